@@ -1,0 +1,173 @@
+-- Writes build/graph.ninja: the edges of the build, from the lists below and
+-- the settings ./configure detected.  Run by ./configure:
+--   lua5.4 gen/buildgraph.lua build/config.ninja > build/graph.ninja
+
+package.path = "gen/?.lua;" .. package.path
+local isa_mod = require("isa")
+
+-- Hand-written runtime shared by every model binary and test.
+local runtime = {
+  "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
+  "tokenizer", "sampler", "bind", "pack",
+}
+
+-- Runtime tests: name, sanitizer flavour, extra sources, arguments.
+local runtime_tests = {
+  { name = "test_arena", flavor = "asan" },
+  { name = "test_sched", flavor = "tsan" },
+  { name = "test_deque", flavor = "tsan" },
+  { name = "test_weights", flavor = "asan", args = "$data" },
+  { name = "test_tokenizer", flavor = "asan", args = "$data" },
+  { name = "test_sampler", flavor = "asan" },
+  { name = "test_gguf", flavor = "asan", args = "$data" },
+  { name = "test_quant", flavor = "asan" },
+  { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
+}
+
+-- Generator tests (Lua), run with lua5.4 from the top folder.
+local lua_tests = { "test_template", "test_model", "test_plan" }
+
+local flavors = {
+  rt = "$opt",
+  asan = "$asan",
+  tsan = "$tsan",
+}
+
+local function read_config(path)
+  local cfg = {}
+  for line in io.lines(path) do
+    local k, v = line:match("^([%w_]+)%s*=%s*(.-)%s*$")
+    if k then cfg[k] = v end
+  end
+  return cfg
+end
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local cfg = read_config(arg[1] or "build/config.ninja")
+local runnable = {}
+for isa in cfg.runnable_isas:gmatch("%S+") do runnable[#runnable + 1] = isa end
+local features = {}
+if cfg.vnni == "1" then features[#features + 1] = "vnni" end
+if cfg.vbmi == "1" then features[#features + 1] = "vbmi" end
+
+local out = {}
+local function emit(fmt, ...) out[#out + 1] = string.format(fmt, ...) end
+local function list(t, prefix, suffix)
+  local r = {}
+  for _, v in ipairs(t) do r[#r + 1] = (prefix or "") .. v .. (suffix or "") end
+  return table.concat(r, " ")
+end
+
+emit("# written by gen/buildgraph.lua; rerun ./configure after adding a model or source")
+emit("build build/tools/xxh3.so: lua_module runtime/lua_xxh3.c")
+
+-- Runtime archive in each flavour.
+for flavor, opt in pairs(flavors) do
+  local objs = {}
+  for _, src in ipairs(runtime) do
+    local obj = string.format("build/%s/%s.o", flavor, src)
+    emit("build %s: cc runtime/%s.c\n  opt = %s", obj, src, opt)
+    objs[#objs + 1] = obj
+  end
+  emit("build build/%s/libryot.a: archive %s", flavor, table.concat(objs, " "))
+end
+emit("build build/rt/cli.o: cc runtime/cli.c\n  extra = -DRYOT_DATA_DIR='\"$data\"'")
+
+-- Tools.
+emit("build build/rt/mkmodel.o: cc runtime/mkmodel.c\n  extra = $lua_cflags")
+emit("build build/tools/mkmodel: link build/rt/mkmodel.o build/rt/libryot.a\n  libs = $lua_libs -lxxhash")
+
+-- Every model, for the configured ISA (build/NAME/) and for each other ISA
+-- this machine runs (build/NAME-ISA/, used by the tests).
+local function files(cmd)
+  local p = io.popen(cmd)
+  local r = p:read("a"):gsub("%s+", " ")
+  p:close()
+  return r
+end
+local generator_inputs = files("ls gen/*.lua") .. "build/tools/xxh3.so"
+local template_inputs = files("find templates -type f | LC_ALL=C sort")
+local models = {}
+for path in files("ls models/*.lua"):gmatch("%S+") do models[#models + 1] = path:match("models/(.-)%.lua$") end
+
+local stamps = {}
+local function test_edge(name, cmd, deps)
+  local stamp = "build/tests/" .. name .. ".ok"
+  emit("build %s: run_test %s\n  name = %s\n  cmd = %s", stamp, deps, name, cmd)
+  stamps[#stamps + 1] = stamp
+end
+
+local function model_build(name, isa, dir)
+  local isa_features = {}
+  for _, f in ipairs(features) do
+    if isa_mod.features[f].isa == isa then isa_features[#isa_features + 1] = f end
+  end
+  local isa_flags = isa_mod.cflags(isa, isa_features)
+  local gen_files = list({ "kernels.h", "kernels.c", "forward.c", "kernel_tests.c" }, dir .. "/")
+  emit("build %s: gen models/%s.lua | %s %s", gen_files, name, generator_inputs, template_inputs)
+  emit("  model = models/%s.lua\n  gen_isa = %s\n  features = %s\n  outdir = %s", name, isa, table.concat(isa_features, " "), dir)
+  for _, f in ipairs({ "kernels", "forward", "kernel_tests" }) do
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -I%s", dir, f, dir, f, dir, isa_flags, dir)
+  end
+  return isa_flags
+end
+
+for _, name in ipairs(models) do
+  local dirs = { [cfg.isa] = "build/" .. name }
+  for _, isa in ipairs(runnable) do dirs[isa] = dirs[isa] or string.format("build/%s-%s", name, isa) end
+  for isa, dir in pairs(dirs) do
+    model_build(name, isa, dir)
+    emit("build %s/kernel_tests: link %s/kernel_tests.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
+    local runs = false
+    for _, r in ipairs(runnable) do runs = runs or r == isa end
+    if runs then
+      test_edge(string.format("kernels-%s-%s", name, isa), dir .. "/kernel_tests", dir .. "/kernel_tests")
+    end
+  end
+  local dir = "build/" .. name
+  emit("build %s/%s: link %s/forward.o %s/kernels.o build/rt/cli.o build/rt/libryot.a", dir, name, dir, dir)
+  emit("build %s: phony %s/%s", name, dir, name)
+end
+
+-- End-to-end test of stories260k on every ISA this machine runs: the
+-- generated forward pass against the independent reference in tests/.
+for _, isa in ipairs(runnable) do
+  local dir = isa == cfg.isa and "build/stories260k" or "build/stories260k-" .. isa
+  local exe = "build/tests/e2e_llama_" .. isa
+  emit("build build/tests/e2e_llama_%s.o: cc tests/e2e_llama.c || %s/kernels.h\n  extra = -I%s", isa, dir, dir)
+  emit("build %s: link build/tests/e2e_llama_%s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, isa, dir, dir)
+  test_edge("e2e-stories260k-" .. isa, exe .. " $data/stories260K.bin", exe)
+end
+test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
+  "build/stories260k/stories260k tests/bad_input.sh")
+
+-- Runtime tests.
+for _, t in ipairs(runtime_tests) do
+  local src = "tests/runtime/" .. t.name .. ".c"
+  if exists(src) then
+    local obj = string.format("build/tests/%s.o", t.name)
+    local exe = string.format("build/tests/%s", t.name)
+    emit("build %s: cc %s\n  opt = %s", obj, src, flavors[t.flavor])
+    emit("build %s: link %s build/%s/libryot.a\n  extra = %s", exe, obj, t.flavor, flavors[t.flavor])
+    test_edge(t.name, exe .. (t.args and " " .. t.args or ""), exe)
+  end
+end
+for _, t in ipairs(lua_tests) do
+  local src = "tests/gen/" .. t .. ".lua"
+  if exists(src) then test_edge(t, "$lua " .. src, src .. " " .. generator_inputs) end
+end
+
+emit("build build/tests/always: phony")
+emit("build test: summary %s | build/tests/always", table.concat(stamps, " "))
+
+local binaries = {}
+for _, name in ipairs(models) do binaries[#binaries + 1] = name end
+emit("build all: phony %s build/tools/mkmodel", table.concat(binaries, " "))
+emit("default all")
+
+io.write(table.concat(out, "\n"), "\n")

@@ -1,0 +1,123 @@
+-- Loads a model description (models/NAME.lua) and validates every field, so
+-- the rest of the generator can trust it.  A bad or missing field is a
+-- one-line error naming the file and the field.
+
+local M = {}
+
+local function fail(path, msg) error(path .. ": " .. msg, 0) end
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+local checks = {}
+
+function checks.positive_int(v) return math.type(v) == "integer" and v > 0, "a positive integer" end
+function checks.positive_number(v) return type(v) == "number" and v > 0, "a positive number" end
+function checks.boolean(v) return type(v) == "boolean", "true or false" end
+function checks.name(v)
+  return type(v) == "string" and v:match("^[%w][%w%._%-]*$") ~= nil, "a name of letters, digits, '.', '_' or '-'"
+end
+local function one_of(...)
+  local set, list = {}, { ... }
+  for _, s in ipairs(list) do set[s] = true end
+  return function(v) return set[v] == true, "one of " .. table.concat(list, ", ") end
+end
+
+-- Field -> check.  Optional fields have defaults below.
+local fields = {
+  name = checks.name,
+  arch = one_of("llama", "bitnet"),
+  dim = checks.positive_int,
+  hidden_dim = checks.positive_int,
+  n_layers = checks.positive_int,
+  n_heads = checks.positive_int,
+  n_kv_heads = checks.positive_int,
+  vocab_size = checks.positive_int,
+  seq_len = checks.positive_int,
+  norm_eps = checks.positive_number,
+  rope_theta = checks.positive_number,
+  activation = one_of("silu", "relu2"),
+  tied_embedding = checks.boolean,
+}
+
+local weight_fields = {
+  linear = one_of("f32", "ternary", "int2", "int4"),
+  embedding = one_of("f32", "f16"),
+  output = one_of("f32", "f16", "int8"),
+  kv_cache = one_of("f32", "f16"),
+}
+
+local defaults = { norm_eps = 1e-5, rope_theta = 10000.0, activation = "silu" }
+local weight_defaults = { linear = "f32", embedding = "f32", output = "f32", kv_cache = "f32" }
+
+-- Validate a description table; `path` is used in messages.
+function M.validate(t, path)
+  if type(t) ~= "table" then fail(path, "must return a table") end
+  for k in pairs(t) do
+    if fields[k] == nil and k ~= "weights" and k ~= "files" and k ~= "description" and k ~= "prompt" then
+      fail(path, "unknown field '" .. tostring(k) .. "'")
+    end
+  end
+  local m = {}
+  for k, check in pairs(fields) do
+    local v = t[k]
+    if v == nil then v = defaults[k] end
+    if v == nil then fail(path, "missing field '" .. k .. "'") end
+    local ok, want = check(v)
+    if not ok then fail(path, string.format("field '%s' must be %s (got %s)", k, want, show(v))) end
+    m[k] = v
+  end
+  local w = t.weights or {}
+  if type(w) ~= "table" then fail(path, "field 'weights' must be a table") end
+  m.weights = {}
+  for k in pairs(w) do
+    if weight_fields[k] == nil then fail(path, "unknown field 'weights." .. tostring(k) .. "'") end
+  end
+  for k, check in pairs(weight_fields) do
+    local v = w[k]
+    if v == nil then v = weight_defaults[k] end
+    local ok, want = check(v)
+    if not ok then fail(path, string.format("field 'weights.%s' must be %s (got %s)", k, want, show(v))) end
+    m.weights[k] = v
+  end
+  local files = t.files or {}
+  if type(files) ~= "table" then fail(path, "field 'files' must be a table") end
+  for _, k in ipairs({ "weights", "tokenizer" }) do
+    if files[k] ~= nil and type(files[k]) ~= "string" then
+      fail(path, string.format("field 'files.%s' must be a file name (got %s)", k, show(files[k])))
+    end
+  end
+  if files.weights == nil then fail(path, "missing field 'files.weights'") end
+  m.files = { weights = files.weights, tokenizer = files.tokenizer or "" }
+  m.prompt = t.prompt or ""
+  m.description = t.description or ""
+
+  -- Relations between fields.
+  if m.dim % m.n_heads ~= 0 then
+    fail(path, string.format("field 'n_heads' (%d) must divide 'dim' (%d)", m.n_heads, m.dim))
+  end
+  if m.n_heads % m.n_kv_heads ~= 0 then
+    fail(path, string.format("field 'n_kv_heads' (%d) must divide 'n_heads' (%d)", m.n_kv_heads, m.n_heads))
+  end
+  m.head_dim = m.dim // m.n_heads
+  if m.head_dim % 2 ~= 0 then fail(path, "head dimension dim/n_heads must be even for RoPE") end
+  m.kv_dim = m.head_dim * m.n_kv_heads
+  m.kv_group = m.n_heads // m.n_kv_heads
+  return m
+end
+
+-- Load and validate models/NAME.lua (or any path).
+function M.load(path)
+  local chunk, err = loadfile(path, "t", {})
+  if not chunk then
+    if err:match("No such file") or err:match("cannot open") then fail(path, "no such model description") end
+    error(err, 0)
+  end
+  local ok, t = pcall(chunk)
+  if not ok then fail(path, tostring(t)) end
+  return M.validate(t, path)
+end
+
+return M

@@ -1,0 +1,20 @@
+-- karpathy's tinyllamas "stories260K": a real TinyStories model in llama2.c format.
+return {
+  name = "stories260k",
+  description = "TinyStories 260K (llama2.c)",
+  arch = "llama",
+  dim = 64,
+  hidden_dim = 172,
+  n_layers = 5,
+  n_heads = 8,
+  n_kv_heads = 4,
+  vocab_size = 512,
+  seq_len = 512,
+  norm_eps = 1e-5,
+  rope_theta = 10000.0,
+  activation = "silu",
+  tied_embedding = true,
+  weights = { linear = "f32", embedding = "f32", output = "f32", kv_cache = "f32" },
+  files = { weights = "stories260K.bin", tokenizer = "tok512.bin" },
+  prompt = "Once upon a time",
+}

@@ -1,0 +1,13 @@
+/* Does this CPU run code generated for an ISA? */
+#ifndef RYOT_CPU_H
+#define RYOT_CPU_H
+
+/* 0 when the CPU has every feature `isa` needs ("scalar", "avx2", "avx512",
+ * "neon"; "+vnni"/"+vbmi" suffixes too), else -1 with a message naming the
+ * missing feature. */
+int cpu_check_isa(const char *isa);
+
+/* Number of online CPUs (at least 1). */
+int cpu_count(void);
+
+#endif

@@ -1,0 +1,32 @@
+/* out[n][{{rows}}] = x[n][{{cols}}] . W[{{rows}} x {{cols}}]^T, f32, 8 lanes, rows split over threads */
+struct {{name}}_args { float *out; const float *w, *x; int n; };
+
+static void {{name}}_rows(void *ctx, size_t r0, size_t r1, int worker)
+{
+    const struct {{name}}_args *a = ctx;
+    (void)worker;
+    for (size_t r = r0; r < r1; r++) {
+        const float *w = a->w + r * {{cols}};
+        for (int t = 0; t < a->n; t++) {
+            const float *x = a->x + (size_t)t * {{cols}};
+            __m256 acc = _mm256_setzero_ps();
+            for (int c = 0; c < {{cols - cols % 8}}; c += 8)
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + c), _mm256_loadu_ps(x + c), acc);
+            __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+            half = _mm_add_ss(half, _mm_movehdup_ps(half));
+            float sum = _mm_cvtss_f32(half);
+//@ if cols % 8 ~= 0 then
+            for (int c = {{cols - cols % 8}}; c < {{cols}}; c++)
+                sum += w[c] * x[c];
+//@ end
+            a->out[(size_t)t * {{rows}} + r] = sum;
+        }
+    }
+}
+
+void {{name}}(struct sched *s, float *restrict out, const float *restrict w, const float *restrict x, int n)
+{
+    struct {{name}}_args a = { out, w, x, n };
+    parallel_for(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
+}

@@ -1,0 +1,13 @@
+/* Rotate each adjacent pair (2i, 2i+1) of every {{head_dim}}-wide head by the
+ * position's angle for frequency i (tables precomputed per position). */
+void {{name}}(float *restrict vec, int n_heads, const float *restrict cos_pos, const float *restrict sin_pos)
+{
+    for (int h = 0; h < n_heads; h++) {
+        float *v = vec + h * {{head_dim}};
+        for (int i = 0; i < {{head_dim // 2}}; i++) {
+            const float v0 = v[2 * i], v1 = v[2 * i + 1];
+            v[2 * i] = v0 * cos_pos[i] - v1 * sin_pos[i];
+            v[2 * i + 1] = v0 * sin_pos[i] + v1 * cos_pos[i];
+        }
+    }
+}

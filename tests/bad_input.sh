@@ -1,0 +1,75 @@
+#!/bin/sh
+# Bad input to a generated binary: each case must exit non-zero (not by a
+# signal) within 20 s, with one line on stderr that names the problem.
+#   tests/bad_input.sh build/stories260k/stories260k DATA_DIR
+set -u
+bin=$1
+data=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect "what" PATTERN CMD...: stderr must match PATTERN (grep -E).
+expect() {
+    what=$1 pattern=$2
+    shift 2
+    timeout 20 "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    status=$?
+    lines=$(wc -l < "$tmp/err")
+    if [ $status -ne 0 ] && [ $status -lt 124 ] && [ "$lines" -eq 1 ] && grep -Eq "$pattern" "$tmp/err"; then
+        echo "ok   $what: $(cat "$tmp/err")"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $what: exit $status, $lines stderr lines, expected /$pattern/:"
+        sed 's/^/    /' "$tmp/err"
+        failed=$((failed + 1))
+    fi
+}
+
+ckpt=$data/stories260K.bin
+tok=$data/tok512.bin
+size=$(wc -c < "$ckpt")
+
+head -c $((size / 2)) "$ckpt" > "$tmp/truncated.bin"
+head -c 10 "$ckpt" > "$tmp/tiny.bin"
+cp "$ckpt" "$tmp/long.bin" && printf 'xxxx' >> "$tmp/long.bin"
+# header with dim = -64
+{ printf '\300\377\377\377'; tail -c +5 "$ckpt"; } > "$tmp/badheader.bin"
+# a valid llama2.c checkpoint of another shape: dim 32, hidden 64, 1 layer,
+# 4 heads, 4 kv heads, vocab 512, seq 16
+lua5.4 -e '
+  local f = io.open(arg[1], "wb")
+  local dim, hidden, layers, heads, kv, vocab, seq = 32, 64, 1, 4, 4, 512, 16
+  f:write(string.pack("<i4i4i4i4i4i4i4", dim, hidden, layers, heads, kv, vocab, seq))
+  local hs = dim // heads
+  local floats = vocab * dim + layers * (2 * dim + 4 * dim * dim + 3 * dim * hidden) + dim + seq * hs
+  f:write(string.rep(string.pack("<f", 0.01), floats))
+  f:close()' "$tmp/other.bin"
+head -c 100 "$tok" > "$tmp/truncated_tok.bin"
+mkdir "$tmp/empty"
+long_prompt=$(i=0; while [ $i -lt 700 ]; do printf 'once upon a time '; i=$((i + 1)); done)
+
+expect "missing weights file" "nope\.bin" "$bin" -m "$tmp/nope.bin" -z "$tok"
+expect "weights file is a directory" "$tmp" "$bin" -m "$tmp" -z "$tok"
+expect "truncated weights" "truncated|expected" "$bin" -m "$tmp/truncated.bin" -z "$tok"
+expect "file too small for a header" "tiny\.bin" "$bin" -m "$tmp/tiny.bin" -z "$tok"
+expect "trailing bytes after the weights" "long\.bin" "$bin" -m "$tmp/long.bin" -z "$tok"
+expect "corrupt header" "badheader\.bin" "$bin" -m "$tmp/badheader.bin" -z "$tok"
+expect "checkpoint of another model" "other\.bin.*(embedding_length|dim)" "$bin" -m "$tmp/other.bin" -z "$tok"
+expect "missing tokenizer" "nope_tok" "$bin" -m "$ckpt" -z "$tmp/nope_tok.bin"
+expect "truncated tokenizer" "truncated_tok" "$bin" -m "$ckpt" -z "$tmp/truncated_tok.bin"
+expect "default files missing from the data folder" "stories260K\.bin.*$tmp/empty" env RYOT_DATA="$tmp/empty" "$bin"
+expect "unknown flag" "unknown option '--frobnicate'" "$bin" --frobnicate
+expect "flag without value" "'-n' needs a value" "$bin" -n
+expect "bad -n" "-n expects an integer" "$bin" -m "$ckpt" -z "$tok" -n abc
+expect "bad -t" "-t expects an integer" "$bin" -m "$ckpt" -z "$tok" -t 0
+expect "bad --temp" "--temp expects a number" "$bin" -m "$ckpt" -z "$tok" --temp -1
+expect "bad --top-p" "--top-p expects a number" "$bin" -m "$ckpt" -z "$tok" --top-p 1.5
+expect "stray argument" "unexpected argument" "$bin" hello
+expect "invalid UTF-8 in the prompt" "UTF-8" "$bin" -m "$ckpt" -z "$tok" -p "$(printf 'bad \377 byte')"
+expect "prompt longer than the context" "context" "$bin" -m "$ckpt" -z "$tok" -p "$long_prompt"
+expect "prompt plus -n beyond the context" "exceeds the context" "$bin" -m "$ckpt" -z "$tok" -p "hi" -n 600
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

@@ -1,0 +1,46 @@
+-- Model descriptions: every real model validates; bad fields give one-line
+package.path = "tests/gen/?.lua;" .. package.path
+-- errors naming the file and the field.
+local t = require("check")
+local model = require("model")
+
+for path in io.popen("ls models/*.lua"):lines() do
+  local ok, m = pcall(model.load, path)
+  t.check("loads " .. path, ok, m)
+end
+
+local m = model.load("models/stories260k.lua")
+t.check("stories260k derived head_dim", m.head_dim == 8 and m.kv_dim == 32 and m.kv_group == 2)
+
+local function with(changes)
+  local src = { 'name = "x"', 'arch = "llama"', "dim = 64", "hidden_dim = 172", "n_layers = 5", "n_heads = 8",
+    "n_kv_heads = 4", "vocab_size = 512", "seq_len = 512", "tied_embedding = true", 'files = { weights = "x.bin" }' }
+  local kept = {}
+  for _, line in ipairs(src) do
+    local key = line:match("^([%w_]+)")
+    if changes[key] == nil then kept[#kept + 1] = line
+    elseif changes[key] ~= false then kept[#kept + 1] = key .. " = " .. changes[key] end
+  end
+  for k, v in pairs(changes) do
+    local present = false
+    for _, line in ipairs(src) do present = present or line:match("^" .. k .. " ") end
+    if not present and v then kept[#kept + 1] = k .. " = " .. v end
+  end
+  return t.tmpfile("return { " .. table.concat(kept, ", ") .. " }")
+end
+
+t.check("minimal description loads", pcall(model.load, with({})))
+t.raises("missing field", function() model.load(with({ dim = false })) end, "missing field 'dim'")
+t.raises("wrong type", function() model.load(with({ dim = '"64"' })) end, "field 'dim' must be a positive integer")
+t.raises("negative", function() model.load(with({ n_layers = "-1" })) end, "field 'n_layers' must be")
+t.raises("unknown arch", function() model.load(with({ arch = '"gpt"' })) end, "field 'arch' must be one of")
+t.raises("unknown field", function() model.load(with({ dimm = "3" })) end, "unknown field 'dimm'")
+t.raises("heads must divide dim", function() model.load(with({ n_heads = "7" })) end, "must divide 'dim'")
+t.raises("kv heads must divide heads", function() model.load(with({ n_kv_heads = "3" })) end, "must divide 'n_heads'")
+t.raises("bad weight type", function() model.load(with({ weights = '{ linear = "int3" }' })) end,
+  "field 'weights.linear' must be one of")
+t.raises("missing weights file", function() model.load(with({ files = "{}" })) end, "missing field 'files.weights'")
+t.raises("missing description", function() model.load("models/nope.lua") end, "models/nope.lua: no such model description")
+local syntax = t.tmpfile("return { dim = }")
+t.raises("syntax error names the file", function() model.load(syntax) end, syntax:gsub("%p", "%%%0"))
+t.done()
