@@ -8,7 +8,7 @@ local isa_mod = require("isa")
 -- Hand-written runtime shared by every model binary and test.
 local runtime = {
   "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
-  "tokenizer", "sampler", "bind", "pack",
+  "tokenizer", "sampler", "bind", "pack", "bandwidth",
 }
 
 -- Runtime tests: name, sanitizer flavour, extra sources, arguments.
@@ -161,6 +161,9 @@ for _, t in ipairs(lua_tests) do
   local src = "tests/gen/" .. t .. ".lua"
   if exists(src) then test_edge(t, "$lua " .. src, src .. " " .. generator_inputs) end
 end
+
+-- The main job: the default model on its default prompt.
+emit("build run: run_bench build/stories260k/stories260k\n  name = stories260k\n  cmd = build/stories260k/stories260k -p \"Once upon a time\" -n 200")
 
 emit("build build/tests/always: phony")
 emit("build test: summary %s | build/tests/always", table.concat(stamps, " "))

@@ -2,7 +2,9 @@
  * prefill the prompt, sample and print tokens, report speed on stderr.
  *
  *   NAME -m WEIGHTS [-z TOKENIZER] -p PROMPT -n STEPS -t THREADS
- *        --temp T --top-p P --top-k K --seed S | --info | --help */
+ *        --temp T --top-p P --top-k K --seed S | --info | --help
+ *   NAME --bench [-p PROMPT -n STEPS | --prompt-tokens N --gen-tokens M]
+ *        prints one JSON object of speed figures instead of text */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -10,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "arena.h"
+#include "bandwidth.h"
 #include "cpu.h"
 #include "error.h"
 #include "model.h"
@@ -31,7 +35,8 @@ struct options {
     int steps, threads, top_k;
     float temperature, top_p;
     unsigned long long seed;
-    bool info;
+    bool info, bench;
+    int prompt_tokens;  /* --bench with synthetic tokens instead of -p */
 };
 
 /* The data folder: $RYOT_DATA, else the one ./configure chose. */
@@ -56,6 +61,9 @@ static void usage(FILE *f, const char *prog)
             "  --top-k K     keep the K most likely tokens, 0 = off (default: 0)\n"
             "  --seed S      random seed (default: time)\n"
             "  --info        print the model, ISA and kernel parameters, then exit\n"
+            "  --bench       print speed figures as JSON instead of text (greedy, never stops early)\n"
+            "  --prompt-tokens N, --gen-tokens M\n"
+            "                with --bench: N synthetic prompt tokens (no tokenizer needed), M generated\n"
             "  -h, --help    this text\n",
             prog, data_dir(), mi->default_weights,
             mi->default_tokenizer[0] ? data_dir() : "the vocabulary inside a GGUF file",
@@ -92,14 +100,14 @@ static void parse(int argc, char **argv, struct options *o)
             usage(stdout, argv[0]);
             exit(0);
         }
-        if (!strcmp(a, "--info")) {
-            o->info = true;
+        if (!strcmp(a, "--info") || !strcmp(a, "--bench")) {
+            *(a[2] == 'i' ? &o->info : &o->bench) = true;
             continue;
         }
         if (a[0] != '-')
             ryot_die("unexpected argument '%s' (see --help)", a);
         static const char *const with_value[] = { "-m", "-z", "-p", "-n", "-t", "--temp", "--top-p",
-                                                  "--top-k", "--seed" };
+                                                  "--top-k", "--seed", "--prompt-tokens", "--gen-tokens" };
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(a, with_value[k]);
@@ -111,13 +119,18 @@ static void parse(int argc, char **argv, struct options *o)
         if (!strcmp(a, "-m")) o->weights = v;
         else if (!strcmp(a, "-z")) o->tokenizer = v;
         else if (!strcmp(a, "-p")) o->prompt = v;
-        else if (!strcmp(a, "-n")) o->steps = (int)parse_int(a, v, 0, INT_MAX);
+        else if (!strcmp(a, "-n") || !strcmp(a, "--gen-tokens")) o->steps = (int)parse_int(a, v, 0, INT_MAX);
+        else if (!strcmp(a, "--prompt-tokens")) o->prompt_tokens = (int)parse_int(a, v, 1, INT_MAX);
         else if (!strcmp(a, "-t")) o->threads = (int)parse_int(a, v, 1, 1024);
         else if (!strcmp(a, "--temp")) o->temperature = parse_float(a, v, 0.0f, 100.0f);
         else if (!strcmp(a, "--top-p")) o->top_p = parse_float(a, v, 1e-6f, 1.0f);
         else if (!strcmp(a, "--top-k")) o->top_k = (int)parse_int(a, v, 0, INT_MAX);
         else o->seed = (unsigned long long)parse_int(a, v, 0, LONG_MAX);
     }
+    if (o->prompt_tokens && !o->bench)
+        ryot_die("--prompt-tokens goes with --bench");
+    if (o->bench)
+        o->temperature = 0;  /* greedy: figures must not depend on the seed */
 }
 
 static void print_info(void)
@@ -152,94 +165,188 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Everything a run needs, set up before the first token. */
+struct session {
+    const struct model_info *mi;
+    struct weight_file wf;
+    struct tokenizer tok;
+    bool have_tok;
+    struct sched *sched;
+    struct arena arena;
+    struct model *model;
+    struct sampler sampler;
+    int *tokens;  /* prompt, then room for the context */
+    int n_prompt;
+    double *token_s;  /* per generated token, for latency percentiles */
+};
+
+static void setup(struct session *ss, struct options *o)
+{
+    const struct model_info *mi = ss->mi = model_info();
+    if (cpu_check_isa(mi->isa) != 0)
+        ryot_die("%s", ryot_last_error());
+    char weights_buf[4096], tok_buf[4096];
+    if (!o->weights)
+        o->weights = default_file(mi->default_weights, "weights", weights_buf, sizeof weights_buf);
+    const bool need_tok = !(o->bench && o->prompt_tokens);
+    if (need_tok && !o->tokenizer && mi->default_tokenizer[0])
+        o->tokenizer = default_file(mi->default_tokenizer, "tokenizer", tok_buf, sizeof tok_buf);
+
+    if (weight_file_open(&ss->wf, o->weights) != 0)
+        ryot_die("%s", ryot_last_error());
+    if (need_tok) {
+        if ((o->tokenizer ? tokenizer_load(&ss->tok, o->tokenizer, mi->vocab_size)
+                          : tokenizer_from_gguf(&ss->tok, &ss->wf)) != 0)
+            ryot_die("%s", ryot_last_error());
+        ss->have_tok = true;
+    }
+
+    /* Tokenize first: a bad prompt is an error before any heavy lifting. */
+    ss->tokens = malloc(sizeof(int) * ((size_t)mi->seq_len + 1));
+    ss->token_s = malloc(sizeof(double) * ((size_t)mi->seq_len + 1));
+    if (!ss->tokens || !ss->token_s)
+        ryot_die("out of memory");
+    if (o->prompt_tokens) {
+        if (o->prompt_tokens >= mi->seq_len)
+            ryot_die("--prompt-tokens %d does not fit the context of %d tokens", o->prompt_tokens, mi->seq_len);
+        ss->n_prompt = o->prompt_tokens;
+        for (int i = 0; i < ss->n_prompt; i++)  /* any valid ids: speed does not depend on them */
+            ss->tokens[i] = (int)((i * 7919u + 1) % (unsigned)mi->vocab_size);
+    } else {
+        ss->n_prompt = tokenizer_encode(&ss->tok, o->prompt, true, false, ss->tokens, mi->seq_len + 1);
+        if (ss->n_prompt < 0)
+            ryot_die("prompt: %s", ryot_last_error());
+        if (ss->n_prompt >= mi->seq_len)
+            ryot_die("the prompt is %d tokens but the context holds %d (with room for at least one more)",
+                     ss->n_prompt, mi->seq_len);
+    }
+    if (o->steps > mi->seq_len - ss->n_prompt)
+        ryot_die("prompt (%d tokens) + -n %d exceeds the context of %d tokens; use -n %d or less", ss->n_prompt,
+                 o->steps, mi->seq_len, mi->seq_len - ss->n_prompt);
+
+    if (!(ss->sched = sched_create(o->threads, false)))
+        ryot_die("%s", ryot_last_error());
+    if (arena_init(&ss->arena, model_arena_bytes(o->threads) + (size_t)mi->vocab_size * 16 + (1 << 20)) != 0)
+        ryot_die("%s", ryot_last_error());
+    if (!(ss->model = model_create(&ss->wf, &ss->arena, ss->sched)))
+        ryot_die("%s", ryot_last_error());
+    if (sampler_init(&ss->sampler, &ss->arena, mi->vocab_size, o->temperature, o->top_p, o->top_k, o->seed) != 0)
+        ryot_die("%s", ryot_last_error());
+}
+
+static void teardown(struct session *ss)
+{
+    sched_destroy(ss->sched);
+    arena_destroy(&ss->arena);
+    if (ss->have_tok)
+        tokenizer_free(&ss->tok);
+    weight_file_close(&ss->wf);
+    free(ss->tokens);
+    free(ss->token_s);
+}
+
+/* Prefill the prompt, then sample up to `steps` tokens; `on_token` (may be
+ * NULL) sees each.  Returns the number generated; times in *t_prefill. */
+static int generate(struct session *ss, int steps, bool stop_at_eos, double *t_prefill,
+                    void (*on_token)(struct session *, int prev, int next))
+{
+    const double t0 = now_s();
+    const float *logits = model_forward(ss->model, ss->tokens, ss->n_prompt, 0);
+    if (!logits)
+        ryot_die("%s", ryot_last_error());
+    *t_prefill = now_s() - t0;
+    int pos = ss->n_prompt, generated = 0, prev = ss->tokens[ss->n_prompt - 1];
+    double t_last = now_s();
+    while (generated < steps) {
+        const int next = sampler_sample(&ss->sampler, (float *)logits);
+        if (stop_at_eos && ss->have_tok && (next == ss->tok.eos || next == ss->tok.bos))
+            break;
+        if (on_token)
+            on_token(ss, prev, next);
+        if (++generated == steps)
+            break;
+        logits = model_forward(ss->model, &next, 1, pos++);
+        if (!logits)
+            ryot_die("%s", ryot_last_error());
+        const double t = now_s();
+        ss->token_s[generated - 1] = t - t_last;
+        t_last = t;
+        prev = next;
+    }
+    return generated;
+}
+
+static void print_token(struct session *ss, int prev, int next)
+{
+    fputs(tokenizer_decode(&ss->tok, prev, next), stdout);
+    fflush(stdout);
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void run_text(struct session *ss, const struct options *o)
+{
+    /* the prompt as text (after BOS), then the generated tokens as they come */
+    for (int i = 1; i < ss->n_prompt; i++)
+        fputs(tokenizer_decode(&ss->tok, ss->tokens[i - 1], ss->tokens[i]), stdout);
+    fflush(stdout);
+    double t_prefill;
+    const double t0 = now_s();
+    const int generated = generate(ss, o->steps, true, &t_prefill, print_token);
+    const double t_decode = now_s() - t0 - t_prefill;
+    printf("\n");
+    fprintf(stderr, "%s: %s, %d threads: prompt %d tokens at %.1f tok/s, generated %d tokens at %.1f tok/s\n",
+            ss->mi->name, ss->mi->isa, o->threads, ss->n_prompt, ss->n_prompt / t_prefill, generated,
+            generated > 1 ? (generated - 1) / t_decode : 0.0);
+}
+
+static void run_bench(struct session *ss, const struct options *o)
+{
+    if (o->steps < 2)
+        ryot_die("--bench needs at least 2 generated tokens (-n or --gen-tokens)");
+    double t_prefill;
+    const double t0 = now_s();
+    const int generated = generate(ss, o->steps, false, &t_prefill, NULL);
+    const double t_decode = now_s() - t0 - t_prefill;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);  /* peak RSS before the bandwidth probe's buffer */
+    const double decode_tok_s = (generated - 1) / t_decode;
+    const int n_lat = generated - 1;
+    qsort(ss->token_s, (size_t)n_lat, sizeof(double), compare_double);
+    const double p50 = ss->token_s[n_lat / 2], p99 = ss->token_s[(n_lat * 99) / 100];
+    const double weight_bytes = (double)model_weight_bytes_per_token(ss->model);
+    const double read_bw = measure_read_bandwidth(ss->sched, (size_t)1 << 30, 5);
+    if (read_bw <= 0)
+        ryot_die("%s", ryot_last_error());
+    const double decode_bw = weight_bytes * decode_tok_s;
+    printf("{\"bench\": \"model\", \"model\": \"%s\", \"isa\": \"%s\", \"threads\": %d, \"prompt_tokens\": %d, "
+           "\"gen_tokens\": %d, \"prefill_tok_s\": %.2f, \"decode_tok_s\": %.2f, \"ttft_ms\": %.2f, "
+           "\"token_ms_p50\": %.3f, \"token_ms_p99\": %.3f, \"peak_rss_mb\": %.1f, \"weight_bytes_per_token\": %.0f, "
+           "\"decode_bw_gbs\": %.2f, \"read_bw_gbs\": %.2f, \"decode_bw_ratio\": %.3f}\n",
+           ss->mi->name, ss->mi->isa, o->threads, ss->n_prompt, generated, ss->n_prompt / t_prefill, decode_tok_s,
+           t_prefill * 1e3, p50 * 1e3, p99 * 1e3, ru.ru_maxrss / 1024.0, weight_bytes, decode_bw / 1e9,
+           read_bw / 1e9, decode_bw / read_bw);
+}
+
 int main(int argc, char **argv)
 {
     ryot_set_program_name(argv[0]);
     struct options o;
     parse(argc, argv, &o);
-    const struct model_info *mi = model_info();
     if (o.info) {
         print_info();
         return 0;
     }
-    if (cpu_check_isa(mi->isa) != 0)
-        ryot_die("%s", ryot_last_error());
-
-    char weights_buf[4096], tok_buf[4096];
-    if (!o.weights)
-        o.weights = default_file(mi->default_weights, "weights", weights_buf, sizeof weights_buf);
-    if (!o.tokenizer && mi->default_tokenizer[0])
-        o.tokenizer = default_file(mi->default_tokenizer, "tokenizer", tok_buf, sizeof tok_buf);
-
-    struct weight_file wf;
-    if (weight_file_open(&wf, o.weights) != 0)
-        ryot_die("%s", ryot_last_error());
-    struct tokenizer tok;
-    if ((o.tokenizer ? tokenizer_load(&tok, o.tokenizer, mi->vocab_size) : tokenizer_from_gguf(&tok, &wf)) != 0)
-        ryot_die("%s", ryot_last_error());
-
-    /* Tokenize first: a bad prompt is an error before any heavy lifting. */
-    int *tokens = malloc(sizeof(int) * ((size_t)mi->seq_len + 1));
-    if (!tokens)
-        ryot_die("out of memory");
-    const int n_prompt = tokenizer_encode(&tok, o.prompt, true, false, tokens, mi->seq_len + 1);
-    if (n_prompt < 0)
-        ryot_die("prompt: %s", ryot_last_error());
-    if (n_prompt >= mi->seq_len)
-        ryot_die("the prompt is %d tokens but the context holds %d (with room for at least one more)", n_prompt,
-                 mi->seq_len);
-    if (o.steps > mi->seq_len - n_prompt)
-        ryot_die("prompt (%d tokens) + -n %d exceeds the context of %d tokens; use -n %d or less", n_prompt,
-                 o.steps, mi->seq_len, mi->seq_len - n_prompt);
-
-    struct sched *sched = sched_create(o.threads, false);
-    if (!sched)
-        ryot_die("%s", ryot_last_error());
-    struct arena arena;
-    if (arena_init(&arena, model_arena_bytes(o.threads) + (size_t)mi->vocab_size * 16 + (1 << 20)) != 0)
-        ryot_die("%s", ryot_last_error());
-    struct model *model = model_create(&wf, &arena, sched);
-    if (!model)
-        ryot_die("%s", ryot_last_error());
-    struct sampler sampler;
-    if (sampler_init(&sampler, &arena, mi->vocab_size, o.temperature, o.top_p, o.top_k, o.seed) != 0)
-        ryot_die("%s", ryot_last_error());
-
-    /* The prompt as text (after BOS), then the generated tokens as they come. */
-    for (int i = 1; i < n_prompt; i++)
-        fputs(tokenizer_decode(&tok, tokens[i - 1], tokens[i]), stdout);
-    fflush(stdout);
-
-    const double t0 = now_s();
-    const float *logits = model_forward(model, tokens, n_prompt, 0);
-    if (!logits)
-        ryot_die("%s", ryot_last_error());
-    const double t_prefill = now_s();
-    int pos = n_prompt, generated = 0, prev = tokens[n_prompt - 1];
-    while (generated < o.steps) {
-        const int next = sampler_sample(&sampler, (float *)logits);
-        if (next == tok.eos || next == tok.bos)
-            break;
-        fputs(tokenizer_decode(&tok, prev, next), stdout);
-        fflush(stdout);
-        generated++;
-        if (generated == o.steps)
-            break;
-        logits = model_forward(model, &next, 1, pos++);
-        if (!logits)
-            ryot_die("%s", ryot_last_error());
-        prev = next;
-    }
-    const double t_end = now_s();
-    printf("\n");
-    fprintf(stderr, "%s: %s, %d threads: prompt %d tokens at %.1f tok/s, generated %d tokens at %.1f tok/s\n",
-            mi->name, mi->isa, o.threads, n_prompt, n_prompt / (t_prefill - t0), generated,
-            generated > 1 ? (generated - 1) / (t_end - t_prefill) : 0.0);
-
-    sched_destroy(sched);
-    arena_destroy(&arena);
-    tokenizer_free(&tok);
-    weight_file_close(&wf);
-    free(tokens);
+    struct session ss = { 0 };
+    setup(&ss, &o);
+    if (o.bench)
+        run_bench(&ss, &o);
+    else
+        run_text(&ss, &o);
+    teardown(&ss);
     return 0;
 }
