@@ -1,0 +1,526 @@
+/* mkmodel: write a synthetic GGUF model of a described shape.
+ *
+ *   mkmodel models/NAME.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--gen DIR]
+ *
+ * Speed depends on shape, not on values, so benchmarks and end-to-end tests
+ * run on weights generated deterministically from a seed.  The description
+ * is loaded and validated by the generator's own gen/model.lua (found by
+ * walking up from the description, or --gen DIR).  The file follows
+ * llama.cpp's conventions (tensor names, metadata keys), so llama.cpp and
+ * bitnet.cpp can read it too.
+ *
+ * Values.  Tensor i (in file order) element e (flat C-order index) draws
+ * h = XXH3_64bits_withSeed({u64 i, u64 e} little-endian, 16 bytes, seed),
+ * u(h) = (h >> 11) * 2^-53 in [0, 1):
+ *   linear weights    ternary (h mod 3) - 1, times the tensor's scale
+ *                     f16((0.75 + 0.5 u(h_s)) / sqrt(row length)), where h_s
+ *                     is the hash of element 2^64-1; stored TQ2_0 (default),
+ *                     TQ1_0, F16 or F32, all exact
+ *   norm weights      1 + 0.2 (u(h) - 0.5), F32
+ *   embedding/output  0.02 sqrt(3) (sum of h's four 16-bit parts / 65536 - 2),
+ *                     near-normal with standard deviation 0.02, F16
+ * The vocabulary is fixed (see vocab_piece) and does not depend on the seed.
+ *
+ * The file is streamed: only one chunk of one tensor is in memory. */
+#include <errno.h>
+#include <inttypes.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "error.h"
+#include "f16.h"
+#include "gguf.h"
+#include "quant.h"
+#include "tensor.h"
+
+struct model_desc {
+    char name[128], arch[32];
+    int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, head_dim, kv_dim;
+    double norm_eps, rope_theta;
+    int tied_embedding;
+};
+
+enum tensor_kind { KIND_EMBEDDING, KIND_NORM, KIND_LINEAR };
+
+struct out_tensor {
+    char name[TENSOR_NAME_MAX];
+    enum tensor_kind kind;
+    enum dtype type;
+    int64_t rows, cols;  /* C order; a vector has rows = 1 and is written 1-D */
+    uint64_t offset;     /* in the data section */
+};
+
+/* ---- the description, through gen/model.lua ---- */
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The gen/ folder: --gen, else the first gen/model.lua found walking up
+ * from the description's folder. */
+static void find_gen_dir(const char *model_path, const char *option, char *out, size_t size)
+{
+    if (option) {
+        snprintf(out, size, "%s", option);
+        return;
+    }
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", model_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    for (int up = 0; up < 6; up++) {
+        char probe[1200];
+        snprintf(probe, sizeof probe, "%s/gen/model.lua", dir);
+        if (file_exists(probe)) {
+            snprintf(out, size, "%s/gen", dir);
+            return;
+        }
+        size_t len = strlen(dir);
+        if (len + 4 >= sizeof dir)
+            break;
+        memcpy(dir + len, "/..", 4);
+    }
+    snprintf(out, size, "gen");
+}
+
+static int field_int(lua_State *L, const char *path, const char *key, int *v)
+{
+    lua_getfield(L, -1, key);
+    int ok = lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0 && lua_tointeger(L, -1) <= (1 << 30);
+    if (ok)
+        *v = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return ok ? 0 : ryot_fail("%s: field '%s' must be a positive integer up to 2^30", path, key);
+}
+
+static int field_number(lua_State *L, const char *path, const char *key, double *v)
+{
+    lua_getfield(L, -1, key);
+    int ok = lua_type(L, -1) == LUA_TNUMBER;
+    if (ok)
+        *v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return ok ? 0 : ryot_fail("%s: field '%s' must be a number", path, key);
+}
+
+static int field_string(lua_State *L, const char *path, const char *key, char *v, size_t size)
+{
+    lua_getfield(L, -1, key);
+    int ok = lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) < size;
+    if (ok)
+        snprintf(v, size, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return ok ? 0 : ryot_fail("%s: field '%s' must be a string of under %zu bytes", path, key, size);
+}
+
+static int load_description(const char *path, const char *gen_dir, struct model_desc *m)
+{
+    lua_State *L = luaL_newstate();
+    if (!L)
+        return ryot_fail("cannot start Lua");
+    luaL_openlibs(L);
+    lua_getglobal(L, "package");
+    lua_pushfstring(L, "%s/?.lua", gen_dir);
+    lua_setfield(L, -2, "path");
+    lua_pop(L, 1);
+    int rc = 0;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "model");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        rc = ryot_fail("cannot load the generator's model module from %s: %s", gen_dir,
+                       lua_tostring(L, -1));
+    } else {
+        lua_getfield(L, -1, "load");
+        lua_pushstring(L, path);
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+            rc = ryot_fail("%s", lua_tostring(L, -1));
+        else if (lua_type(L, -1) != LUA_TTABLE)
+            rc = ryot_fail("%s: model.load did not return a table", path);
+    }
+    if (rc == 0) {
+        rc = field_string(L, path, "name", m->name, sizeof m->name)
+             || field_string(L, path, "arch", m->arch, sizeof m->arch)
+             || field_int(L, path, "dim", &m->dim) || field_int(L, path, "hidden_dim", &m->hidden_dim)
+             || field_int(L, path, "n_layers", &m->n_layers) || field_int(L, path, "n_heads", &m->n_heads)
+             || field_int(L, path, "n_kv_heads", &m->n_kv_heads)
+             || field_int(L, path, "vocab_size", &m->vocab_size)
+             || field_int(L, path, "seq_len", &m->seq_len) || field_int(L, path, "head_dim", &m->head_dim)
+             || field_int(L, path, "kv_dim", &m->kv_dim)
+             || field_number(L, path, "norm_eps", &m->norm_eps)
+             || field_number(L, path, "rope_theta", &m->rope_theta) ? -1 : 0;
+        lua_getfield(L, -1, "tied_embedding");
+        m->tied_embedding = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_close(L);
+    return rc;
+}
+
+/* ---- tensor list ---- */
+
+static void add_tensor(struct out_tensor *t, int *n, enum tensor_kind kind, enum dtype type,
+                       int64_t rows, int64_t cols, const char *fmt, int layer)
+{
+    struct out_tensor *o = &t[(*n)++];
+    snprintf(o->name, sizeof o->name, fmt, layer);
+    o->kind = kind;
+    o->type = type;
+    o->rows = rows;
+    o->cols = cols;
+}
+
+/* llama.cpp's tensor names and order; returns the count. */
+static int list_tensors(const struct model_desc *m, enum dtype linear, struct out_tensor *t)
+{
+    int n = 0, bitnet = strcmp(m->arch, "bitnet") == 0;
+    int64_t dim = m->dim, hidden = m->hidden_dim, kv = m->kv_dim, vocab = m->vocab_size;
+    add_tensor(t, &n, KIND_EMBEDDING, DT_F16, vocab, dim, "token_embd.weight", 0);
+    add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "output_norm.weight", 0);
+    if (!m->tied_embedding)
+        add_tensor(t, &n, KIND_EMBEDDING, DT_F16, vocab, dim, "output.weight", 0);
+    for (int l = 0; l < m->n_layers; l++) {
+        add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.attn_norm.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, dim, dim, "blk.%d.attn_q.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, kv, dim, "blk.%d.attn_k.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, kv, dim, "blk.%d.attn_v.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, dim, dim, "blk.%d.attn_output.weight", l);
+        if (bitnet)
+            add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.attn_sub_norm.weight", l);
+        add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.ffn_norm.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, hidden, dim, "blk.%d.ffn_gate.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, hidden, dim, "blk.%d.ffn_up.weight", l);
+        add_tensor(t, &n, KIND_LINEAR, linear, dim, hidden, "blk.%d.ffn_down.weight", l);
+        if (bitnet)
+            add_tensor(t, &n, KIND_NORM, DT_F32, 1, hidden, "blk.%d.ffn_sub_norm.weight", l);
+    }
+    return n;
+}
+
+static uint64_t tensor_bytes(const struct out_tensor *t)
+{
+    return (uint64_t)t->rows * dtype_row_bytes(t->type, t->cols);
+}
+
+/* ---- values ---- */
+
+static uint64_t draw(uint64_t seed, uint64_t tensor, uint64_t element)
+{
+    const uint64_t key[2] = { tensor, element };  /* little-endian host: as documented */
+    return XXH3_64bits_withSeed(key, sizeof key, seed);
+}
+
+static double unit(uint64_t h) { return (double)(h >> 11) * 0x1p-53; }
+
+static float linear_scale(uint64_t seed, uint64_t tensor, int64_t cols)
+{
+    double s = (0.75 + 0.5 * unit(draw(seed, tensor, UINT64_MAX))) / sqrt((double)cols);
+    return f16_to_f32(f32_to_f16((float)s));
+}
+
+static float value(const struct out_tensor *t, uint64_t seed, uint64_t index, uint64_t e, float scale)
+{
+    uint64_t h = draw(seed, index, e);
+    switch (t->kind) {
+    case KIND_LINEAR:
+        return scale * (float)((int)(h % 3) - 1);
+    case KIND_NORM:
+        return (float)(1.0 + 0.2 * (unit(h) - 0.5));
+    default: {
+        double sum = (double)(h & 0xffff) + (double)(h >> 16 & 0xffff) + (double)(h >> 32 & 0xffff)
+                     + (double)(h >> 48);
+        return (float)(0.02 * sqrt(3.0) * (sum / 65536.0 - 2.0));
+    }
+    }
+}
+
+/* ---- vocabulary ---- */
+
+#define N_SPECIAL 3
+#define N_BYTES 256
+/* "▁" and the 94 printable ASCII characters '!'..'~'. */
+#define N_SINGLES 95
+#define MIN_VOCAB (N_SPECIAL + N_BYTES)
+
+/* Piece `id` of the fixed SentencePiece-style vocabulary: <unk> <s> </s>,
+ * <0x00>..<0xFF>, "▁", '!'..'~', then words over a..z in order of length
+ * and, within a length L, first "▁" + each (L-1)-letter word, then each
+ * L-letter word, alphabetically.  Every word is the concatenation of two
+ * earlier pieces, so BPE merges can build it. */
+static void vocab_piece(int id, char *out, size_t size, int *type)
+{
+    static const char *const special[N_SPECIAL] = { "<unk>", "<s>", "</s>" };
+    *type = GGUF_TOKEN_NORMAL;
+    if (id < N_SPECIAL) {
+        *type = id == 0 ? GGUF_TOKEN_UNKNOWN : GGUF_TOKEN_CONTROL;
+        snprintf(out, size, "%s", special[id]);
+        return;
+    }
+    id -= N_SPECIAL;
+    if (id < N_BYTES) {
+        *type = GGUF_TOKEN_BYTE;
+        snprintf(out, size, "<0x%02X>", id);
+        return;
+    }
+    id -= N_BYTES;
+    if (id == 0) {
+        snprintf(out, size, "\xe2\x96\x81");
+        return;
+    }
+    if (id < N_SINGLES) {
+        snprintf(out, size, "%c", '!' + id - 1);
+        return;
+    }
+    int64_t j = id - N_SINGLES, count = 26;  /* count = 26^(L-1) */
+    for (int len = 2;; len++, count *= 26) {
+        int prefixed = j < count, letters = prefixed ? len - 1 : len;
+        if (!prefixed) {
+            j -= count;
+            if (j >= count * 26) {
+                j -= count * 26;
+                continue;
+            }
+        }
+        size_t o = 0;
+        if (prefixed) {
+            memcpy(out, "\xe2\x96\x81", 3);
+            o = 3;
+        }
+        for (int k = letters - 1; k >= 0; k--, j /= 26)
+            out[o + (size_t)k] = (char)('a' + j % 26);
+        out[o + (size_t)letters] = '\0';
+        return;
+    }
+}
+
+static void put_vocabulary(struct gguf_writer *w, int n)
+{
+    char piece[64];
+    int type;
+    gguf_put_kv_str(w, "tokenizer.ggml.model", "llama");
+    gguf_put_kv_array(w, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
+    for (int id = 0; id < n; id++) {
+        vocab_piece(id, piece, sizeof piece, &type);
+        gguf_put_str(w, piece);
+    }
+    /* Merge priority: later (longer) pieces lower; specials and bytes 0. */
+    gguf_put_kv_array(w, "tokenizer.ggml.scores", GGUF_FLOAT32, (uint64_t)n);
+    for (int id = 0; id < n; id++)
+        gguf_put_f32(w, id < MIN_VOCAB ? 0.0f : -(float)(id - MIN_VOCAB));
+    gguf_put_kv_array(w, "tokenizer.ggml.token_type", GGUF_INT32, (uint64_t)n);
+    for (int id = 0; id < n; id++) {
+        vocab_piece(id, piece, sizeof piece, &type);
+        gguf_put_u32(w, (uint32_t)type);
+    }
+    gguf_put_kv_u32(w, "tokenizer.ggml.unknown_token_id", 0);
+    gguf_put_kv_u32(w, "tokenizer.ggml.bos_token_id", 1);
+    gguf_put_kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
+}
+
+static void put_metadata(struct gguf_writer *w, const struct model_desc *m)
+{
+    char key[128];
+    gguf_put_kv_str(w, "general.architecture", m->arch);
+    gguf_put_kv_str(w, "general.name", m->name);
+#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, m->arch), key)
+    gguf_put_kv_u32(w, ARCH_KEY("context_length"), (uint32_t)m->seq_len);
+    gguf_put_kv_u32(w, ARCH_KEY("embedding_length"), (uint32_t)m->dim);
+    gguf_put_kv_u32(w, ARCH_KEY("block_count"), (uint32_t)m->n_layers);
+    gguf_put_kv_u32(w, ARCH_KEY("feed_forward_length"), (uint32_t)m->hidden_dim);
+    gguf_put_kv_u32(w, ARCH_KEY("attention.head_count"), (uint32_t)m->n_heads);
+    gguf_put_kv_u32(w, ARCH_KEY("attention.head_count_kv"), (uint32_t)m->n_kv_heads);
+    gguf_put_kv_u32(w, ARCH_KEY("rope.dimension_count"), (uint32_t)m->head_dim);
+    gguf_put_kv_u32(w, ARCH_KEY("vocab_size"), (uint32_t)m->vocab_size);
+    gguf_put_kv_f32(w, ARCH_KEY("rope.freq_base"), (float)m->rope_theta);
+    gguf_put_kv_f32(w, ARCH_KEY("attention.layer_norm_rms_epsilon"), (float)m->norm_eps);
+#undef ARCH_KEY
+    put_vocabulary(w, m->vocab_size);
+}
+
+/* ---- writing ---- */
+
+/* One tensor's data in chunks of whole rows (about 1M elements). */
+static int write_tensor(struct gguf_writer *w, const struct out_tensor *t, uint64_t seed, uint64_t index)
+{
+    int64_t rows_per_chunk = (1 << 20) / t->cols > 0 ? (1 << 20) / t->cols : 1;
+    if (rows_per_chunk > t->rows)
+        rows_per_chunk = t->rows;
+    size_t row_bytes = dtype_row_bytes(t->type, t->cols);
+    float *vals = malloc((size_t)(rows_per_chunk * t->cols) * sizeof *vals);
+    unsigned char *bytes = malloc((size_t)rows_per_chunk * row_bytes);
+    if (!vals || !bytes) {
+        free(vals);
+        free(bytes);
+        return ryot_fail("out of memory for tensor '%s'", t->name);
+    }
+    float scale = t->kind == KIND_LINEAR ? linear_scale(seed, index, t->cols) : 1.0f;
+    int rc = 0;
+    for (int64_t r0 = 0; rc == 0 && r0 < t->rows; r0 += rows_per_chunk) {
+        int64_t nr = t->rows - r0 < rows_per_chunk ? t->rows - r0 : rows_per_chunk;
+        uint64_t e0 = (uint64_t)(r0 * t->cols);
+        for (int64_t i = 0; i < nr * t->cols; i++)
+            vals[i] = value(t, seed, index, e0 + (uint64_t)i, scale);
+        for (int64_t r = 0; rc == 0 && r < nr; r++)
+            rc = quantize_row(t->type, vals + r * t->cols, bytes + (size_t)r * row_bytes, t->cols);
+        gguf_put_bytes(w, bytes, (size_t)nr * row_bytes);
+    }
+    free(vals);
+    free(bytes);
+    return rc;
+}
+
+static int write_model(const char *path, const struct model_desc *m, enum dtype linear, uint64_t seed)
+{
+    int max_tensors = 3 + 11 * m->n_layers;
+    struct out_tensor *t = calloc((size_t)max_tensors, sizeof *t);
+    if (!t)
+        return ryot_fail("out of memory");
+    int n = list_tensors(m, linear, t);
+    uint64_t offset = 0;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (t[i].cols % dtype_block_elems(t[i].type) != 0)
+            rc = ryot_fail("%s: tensor '%s' has rows of %lld elements; %s stores whole blocks of %d "
+                           "(use --type f16 for this shape)", m->name, t[i].name, (long long)t[i].cols,
+                           dtype_name(t[i].type), dtype_block_elems(t[i].type));
+        t[i].offset = offset;
+        offset += (tensor_bytes(&t[i]) + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT
+                  * GGUF_DEFAULT_ALIGNMENT;
+    }
+    if (rc != 0) {
+        free(t);
+        return -1;
+    }
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        free(t);
+        return ryot_fail("%s: cannot create: %s", tmp, strerror(errno));
+    }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    struct gguf_writer w;
+    gguf_writer_init(&w, f, tmp);
+    struct gguf_writer count;  /* a dry run sizes the header's metadata count */
+    gguf_writer_init(&count, NULL, tmp);
+    put_metadata(&count, m);
+    gguf_put_header(&w, (uint64_t)n, count.n_kv);
+    put_metadata(&w, m);
+    for (int i = 0; i < n; i++) {
+        int64_t shape[2] = { t[i].rows, t[i].cols };
+        int vector = t[i].kind == KIND_NORM;
+        gguf_put_tensor_info(&w, t[i].name, vector ? 1 : 2, vector ? shape + 1 : shape, t[i].type,
+                             t[i].offset);
+    }
+    uint64_t data_start = (w.pos + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT * GGUF_DEFAULT_ALIGNMENT;
+    int verbose = offset > (64u << 20);
+    for (int i = 0; i < n && rc == 0 && !w.error; i++) {
+        gguf_put_padding(&w, GGUF_DEFAULT_ALIGNMENT);
+        if (w.pos != data_start + t[i].offset)
+            rc = ryot_fail("%s: internal error: tensor '%s' at %" PRIu64 ", planned %" PRIu64, tmp,
+                           t[i].name, w.pos, data_start + t[i].offset);
+        if (rc == 0)
+            rc = write_tensor(&w, &t[i], seed, (uint64_t)i);
+        if (verbose) {
+            char shape[48];
+            if (t[i].kind == KIND_NORM)
+                snprintf(shape, sizeof shape, "[%lld]", (long long)t[i].cols);
+            else
+                snprintf(shape, sizeof shape, "[%lld, %lld]", (long long)t[i].rows, (long long)t[i].cols);
+            fprintf(stderr, "mkmodel: [%d/%d] %-28s %-5s %-14s %7.1f MB written\n", i + 1, n, t[i].name,
+                    dtype_name(t[i].type), shape, (double)w.pos / 1e6);
+        }
+    }
+    if (rc == 0)
+        rc = gguf_writer_finish(&w);
+    if (fclose(f) != 0 && rc == 0)
+        rc = ryot_fail("%s: write error: %s", tmp, strerror(errno));
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = ryot_fail("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc != 0)
+        remove(tmp);
+    else
+        fprintf(stderr, "mkmodel: wrote %s: %s, %d tensors, %.1f MB\n", path, m->name, n,
+                (double)w.pos / 1e6);
+    free(t);
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mkmodel MODEL.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--gen DIR]\n"
+               "  Writes a GGUF model of MODEL.lua's shape with weights generated from seed N\n"
+               "  (default 0); --type is the storage of the linear layers (default tq2_0).\n");
+}
+
+int main(int argc, char **argv)
+{
+    ryot_set_program_name("mkmodel");
+    const char *model = NULL, *out = NULL, *gen = NULL, *type = "tq2_0";
+    uint64_t seed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--seed") && has_value) {
+            char *end;
+            errno = 0;
+            seed = strtoull(argv[++i], &end, 10);
+            if (errno || *end || argv[i][0] == '-' || end == argv[i])
+                ryot_die("--seed needs a non-negative integer, not '%s'", argv[i]);
+        } else if (!strcmp(a, "-o") && has_value) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--type") && has_value) {
+            type = argv[++i];
+        } else if (!strcmp(a, "--gen") && has_value) {
+            gen = argv[++i];
+        } else if (a[0] != '-' && !model) {
+            model = a;
+        } else {
+            usage(stderr);
+            ryot_die("unexpected argument '%s'", a);
+        }
+    }
+    if (!model || !out) {
+        usage(stderr);
+        ryot_die("%s", !model ? "no model description given" : "no output file given (-o)");
+    }
+    static const struct { const char *name; enum dtype type; } types[] = {
+        { "tq2_0", DT_TQ2_0 }, { "tq1_0", DT_TQ1_0 }, { "f16", DT_F16 }, { "f32", DT_F32 },
+    };
+    int linear = -1;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(type, types[i].name))
+            linear = (int)types[i].type;
+    if (linear < 0)
+        ryot_die("--type must be tq2_0, tq1_0, f16 or f32, not '%s'", type);
+
+    char gen_dir[1200];
+    find_gen_dir(model, gen, gen_dir, sizeof gen_dir);
+    struct model_desc m;
+    memset(&m, 0, sizeof m);
+    if (load_description(model, gen_dir, &m) != 0)
+        ryot_die("%s", ryot_last_error());
+    if (m.vocab_size < MIN_VOCAB)
+        ryot_die("%s: vocab_size %d is too small: the synthetic vocabulary needs %d entries "
+                 "(<unk>, <s>, </s> and 256 byte pieces)", model, m.vocab_size, MIN_VOCAB);
+    if (write_model(out, &m, (enum dtype)linear, seed) != 0)
+        ryot_die("%s", ryot_last_error());
+    return 0;
+}

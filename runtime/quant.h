@@ -1,0 +1,24 @@
+/* Block-quantized tensor formats (GGUF's Q8_0, Q4_0, Q4_K, Q6_K, TQ1_0,
+ * TQ2_0): conversion to f32.  Implemented in runtime/quant.c. */
+#ifndef RYOT_QUANT_H
+#define RYOT_QUANT_H
+
+#include <stdint.h>
+
+#include "tensor.h"
+
+/* Dequantize `n` elements (a multiple of dtype_block_elems(t)) stored as
+ * whole blocks of type `t` at `src` into dst.  Returns 0, or -1 with a
+ * message when `t` is not a block-quantized type or n is not a whole number
+ * of blocks. */
+int dequantize_row(enum dtype t, const void *src, float *dst, int64_t n);
+
+/* Quantize `n` f32 values (a multiple of dtype_block_elems(t)) into whole
+ * blocks of type `t` at `dst`, the way ggml's reference quantizers do: F32,
+ * F16, BF16 (round to nearest even), Q8_0 (scale absmax/127), TQ1_0 and
+ * TQ2_0 (scale = block absmax, so ternary values times one f16 scale
+ * re-encode exactly).  -1 with a message for other types or a partial
+ * block. */
+int quantize_row(enum dtype t, const float *src, void *dst, int64_t n);
+
+#endif
