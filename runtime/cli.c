@@ -202,7 +202,11 @@ static void setup(struct session *ss, struct options *o)
     }
 
     /* Tokenize first: a bad prompt is an error before any heavy lifting. */
-    ss->tokens = malloc(sizeof(int) * ((size_t)mi->seq_len + 1));
+    /* a prompt never needs more tokens than bytes + BOS, so encoding cannot
+     * run out of room and an over-long prompt is reported against the context */
+    const size_t max_tokens = (size_t)mi->seq_len + 1 > strlen(o->prompt) + 2 ? (size_t)mi->seq_len + 1
+                                                                                : strlen(o->prompt) + 2;
+    ss->tokens = malloc(sizeof(int) * max_tokens);
     ss->token_s = malloc(sizeof(double) * ((size_t)mi->seq_len + 1));
     if (!ss->tokens || !ss->token_s)
         ryot_die("out of memory");
@@ -213,7 +217,7 @@ static void setup(struct session *ss, struct options *o)
         for (int i = 0; i < ss->n_prompt; i++)  /* any valid ids: speed does not depend on them */
             ss->tokens[i] = (int)((i * 7919u + 1) % (unsigned)mi->vocab_size);
     } else {
-        ss->n_prompt = tokenizer_encode(&ss->tok, o->prompt, true, false, ss->tokens, mi->seq_len + 1);
+        ss->n_prompt = tokenizer_encode(&ss->tok, o->prompt, true, false, ss->tokens, (int)max_tokens);
         if (ss->n_prompt < 0)
             ryot_die("prompt: %s", ryot_last_error());
         if (ss->n_prompt >= mi->seq_len)

@@ -17,7 +17,7 @@ expect() {
     timeout 20 "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
     status=$?
     lines=$(wc -l < "$tmp/err")
-    if [ $status -ne 0 ] && [ $status -lt 124 ] && [ "$lines" -eq 1 ] && grep -Eq "$pattern" "$tmp/err"; then
+    if [ $status -ne 0 ] && [ $status -lt 124 ] && [ "$lines" -eq 1 ] && grep -Eq -- "$pattern" "$tmp/err"; then
         echo "ok   $what: $(cat "$tmp/err")"
         passed=$((passed + 1))
     else
@@ -38,14 +38,15 @@ cp "$ckpt" "$tmp/long.bin" && printf 'xxxx' >> "$tmp/long.bin"
 { printf '\300\377\377\377'; tail -c +5 "$ckpt"; } > "$tmp/badheader.bin"
 # a valid llama2.c checkpoint of another shape: dim 32, hidden 64, 1 layer,
 # 4 heads, 4 kv heads, vocab 512, seq 16
-lua5.4 -e '
+lua5.4 - "$tmp/other.bin" <<'LUA'
   local f = io.open(arg[1], "wb")
   local dim, hidden, layers, heads, kv, vocab, seq = 32, 64, 1, 4, 4, 512, 16
   f:write(string.pack("<i4i4i4i4i4i4i4", dim, hidden, layers, heads, kv, vocab, seq))
   local hs = dim // heads
   local floats = vocab * dim + layers * (2 * dim + 4 * dim * dim + 3 * dim * hidden) + dim + seq * hs
   f:write(string.rep(string.pack("<f", 0.01), floats))
-  f:close()' "$tmp/other.bin"
+  f:close()
+LUA
 head -c 100 "$tok" > "$tmp/truncated_tok.bin"
 mkdir "$tmp/empty"
 long_prompt=$(i=0; while [ $i -lt 700 ]; do printf 'once upon a time '; i=$((i + 1)); done)
