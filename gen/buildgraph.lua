@@ -8,13 +8,14 @@ local isa_mod = require("isa")
 -- Hand-written runtime shared by every model binary and test.
 local runtime = {
   "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
-  "tokenizer", "sampler", "bind", "pack", "bandwidth",
+  "tokenizer", "sampler", "bind", "pack", "bandwidth", "gguf_write",
 }
 
--- Runtime tests: name, sanitizer flavour, extra sources, arguments.
+-- Runtime tests (tests/runtime/NAME.c): sanitizer flavour, arguments, extra
+-- inputs; `count_mallocs` links the malloc-counting wrappers.
 local runtime_tests = {
   { name = "test_arena", flavor = "asan" },
-  { name = "test_sched", flavor = "tsan" },
+  { name = "test_sched", flavor = "tsan", count_mallocs = true },
   { name = "test_deque", flavor = "tsan" },
   { name = "test_weights", flavor = "asan", args = "$data" },
   { name = "test_tokenizer", flavor = "asan", args = "$data" },
@@ -22,6 +23,7 @@ local runtime_tests = {
   { name = "test_gguf", flavor = "asan", args = "$data" },
   { name = "test_quant", flavor = "asan" },
   { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
+  { name = "test_mkmodel", flavor = "asan", args = "build/tools/mkmodel gen", deps = "build/tools/mkmodel" },
 }
 
 -- Generator tests (Lua), run with lua5.4 from the top folder.
@@ -40,12 +42,6 @@ local function read_config(path)
     if k then cfg[k] = v end
   end
   return cfg
-end
-
-local function exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() end
-  return f ~= nil
 end
 
 local cfg = read_config(arg[1] or "build/config.ninja")
@@ -112,7 +108,7 @@ local function model_build(name, isa, dir)
   emit("build %s: gen models/%s.lua | %s %s", gen_files, name, generator_inputs, template_inputs)
   emit("  model = models/%s.lua\n  gen_isa = %s\n  features = %s\n  outdir = %s", name, isa, table.concat(isa_features, " "), dir)
   for _, f in ipairs({ "kernels", "forward", "kernel_tests" }) do
-    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -I%s", dir, f, dir, f, dir, isa_flags, dir)
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s", dir, f, dir, f, dir, isa_flags, dir)
   end
   return isa_flags
 end
@@ -139,7 +135,7 @@ end
 for _, isa in ipairs(runnable) do
   local dir = isa == cfg.isa and "build/stories260k" or "build/stories260k-" .. isa
   local exe = "build/tests/e2e_llama_" .. isa
-  emit("build build/tests/e2e_llama_%s.o: cc tests/e2e_llama.c || %s/kernels.h\n  extra = -I%s", isa, dir, dir)
+  emit("build build/tests/e2e_llama_%s.o: cc tests/e2e_llama.c || %s/kernels.h\n  extra = -iquote %s", isa, dir, dir)
   emit("build %s: link build/tests/e2e_llama_%s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, isa, dir, dir)
   test_edge("e2e-stories260k-" .. isa, exe .. " $data/stories260K.bin", exe)
 end
@@ -147,24 +143,41 @@ test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
   "build/stories260k/stories260k tests/bad_input.sh")
 
 -- Runtime tests.
+local wrap_mallocs = "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,--wrap=posix_memalign"
+for flavor, opt in pairs(flavors) do
+  emit("build build/%s/malloc_count.o: cc tests/runtime/malloc_count.c\n  opt = %s", flavor, opt)
+end
 for _, t in ipairs(runtime_tests) do
-  local src = "tests/runtime/" .. t.name .. ".c"
-  if exists(src) then
-    local obj = string.format("build/tests/%s.o", t.name)
-    local exe = string.format("build/tests/%s", t.name)
-    emit("build %s: cc %s\n  opt = %s", obj, src, flavors[t.flavor])
-    emit("build %s: link %s build/%s/libryot.a\n  extra = %s", exe, obj, t.flavor, flavors[t.flavor])
-    test_edge(t.name, exe .. (t.args and " " .. t.args or ""), exe)
-  end
+  local obj = string.format("build/tests/%s.o", t.name)
+  local exe = string.format("build/tests/%s", t.name)
+  local counter = t.count_mallocs and string.format("build/%s/malloc_count.o", t.flavor) or ""
+  emit("build %s: cc tests/runtime/%s.c\n  opt = %s", obj, t.name, flavors[t.flavor])
+  emit("build %s: link %s %s build/%s/libryot.a\n  extra = %s %s", exe, obj, counter, t.flavor,
+    flavors[t.flavor], t.count_mallocs and wrap_mallocs or "")
+  test_edge(t.name, exe .. (t.args and " " .. t.args or ""), exe .. (t.deps and " " .. t.deps or ""))
 end
 for _, t in ipairs(lua_tests) do
   local src = "tests/gen/" .. t .. ".lua"
-  if exists(src) then test_edge(t, "$lua " .. src, src .. " " .. generator_inputs) end
+  test_edge(t, "$lua " .. src, src .. " " .. generator_inputs)
 end
+
+-- Benchmarks: each appends to build/bench.jsonl and prints a table.
+local benches = {}
+local function bench_edge(name, cmd, deps)
+  local stamp = "build/bench/" .. name .. ".done"
+  emit("build %s: run_bench %s | build/bench/always\n  name = %s\n  cmd = %s && mkdir -p build/bench && touch %s",
+    stamp, deps, name, cmd, stamp)
+  benches[#benches + 1] = stamp
+end
+emit("build build/bench/always: phony")
+emit("build build/bench/bench_sched.o: cc tests/bench/bench_sched.c\n  opt = -O2 -march=native")
+emit("build build/bench/bench_sched: link build/bench/bench_sched.o build/rt/libryot.a")
+bench_edge("sched", "build/bench/bench_sched build/bench.jsonl", "build/bench/bench_sched")
 
 -- The main job: the default model on its default prompt.
 emit("build run: run_bench build/stories260k/stories260k\n  name = stories260k\n  cmd = build/stories260k/stories260k -p \"Once upon a time\" -n 200")
 
+emit("build bench: phony %s", table.concat(benches, " "))
 emit("build build/tests/always: phony")
 emit("build test: summary %s | build/tests/always", table.concat(stamps, " "))
 
