@@ -91,6 +91,9 @@ local template_inputs = files("find templates -type f | LC_ALL=C sort")
 local models = {}
 for path in files("ls models/*.lua"):gmatch("%S+") do models[#models + 1] = path:match("models/(.-)%.lua$") end
 
+-- Linker flags that route allocator calls through tests/runtime/malloc_count.c.
+local wrap_mallocs = "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,--wrap=posix_memalign"
+
 local stamps = {}
 local function test_edge(name, cmd, deps)
   local stamp = "build/tests/" .. name .. ".ok"
@@ -135,15 +138,15 @@ end
 for _, isa in ipairs(runnable) do
   local dir = isa == cfg.isa and "build/stories260k" or "build/stories260k-" .. isa
   local exe = "build/tests/e2e_llama_" .. isa
-  emit("build build/tests/e2e_llama_%s.o: cc tests/e2e_llama.c || %s/kernels.h\n  extra = -iquote %s", isa, dir, dir)
-  emit("build %s: link build/tests/e2e_llama_%s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, isa, dir, dir)
+  emit("build build/tests/e2e_llama_%s.o: cc tests/e2e_llama.c || %s/kernels.h\n  extra = -iquote %s -iquote tests/runtime", isa, dir, dir)
+  emit("build %s: link build/tests/e2e_llama_%s.o %s/forward.o %s/kernels.o build/rt/malloc_count.o build/rt/libryot.a\n  extra = %s",
+    exe, isa, dir, dir, wrap_mallocs)
   test_edge("e2e-stories260k-" .. isa, exe .. " $data/stories260K.bin", exe)
 end
 test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
   "build/stories260k/stories260k tests/bad_input.sh")
 
 -- Runtime tests.
-local wrap_mallocs = "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=aligned_alloc,--wrap=posix_memalign"
 for flavor, opt in pairs(flavors) do
   emit("build build/%s/malloc_count.o: cc tests/runtime/malloc_count.c\n  opt = %s", flavor, opt)
 end

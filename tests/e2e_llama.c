@@ -2,7 +2,8 @@
  * naive f32 reference written here (in the style of llama2.c's run.c, reading
  * the checkpoint itself).  Greedy decoding from BOS for STEPS tokens: every
  * token must match and every logit must agree within 1e-4.  Then a prompt is
- * prefilled in one call and its last logits compared the same way.
+ * prefilled in one call and its last logits compared the same way.  The
+ * token loop must not call the allocator once warmed up.
  *
  *   e2e_llama CHECKPOINT.bin TOKENIZER.bin */
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "malloc_count.h"
 #include "model.h"
 #include "sched.h"
 #include "tensor.h"
@@ -199,9 +201,13 @@ static int run(const char *checkpoint, int threads, int *passed, int *failed)
     }
 
     /* greedy decode, token by token */
+    enum { WARM_UP = 8 };
     int token = 1, worst_step = 0, mismatch = -1;
     float worst = 0;
+    struct malloc_counts before = { 0 };
     for (int pos = 0; pos < STEPS; pos++) {
+        if (pos == WARM_UP)
+            before = malloc_counts_now();
         const float *want = ref_forward(&ref, token, pos);
         const float *got = model_forward(m, &token, 1, pos);
         const float d = max_diff(got, want, mi->vocab_size);
@@ -212,6 +218,10 @@ static int run(const char *checkpoint, int threads, int *passed, int *failed)
             mismatch = pos;
         token = next;
     }
+    const long allocs = malloc_counts_between(before, malloc_counts_now());
+    printf("%s %d threads: %ld allocator calls in %d decode steps after warm-up\n", allocs ? "FAIL" : "ok  ",
+           threads, allocs, STEPS - WARM_UP);
+    allocs ? (*failed)++ : (*passed)++;
     const int decode_ok = worst <= tolerance && mismatch < 0;
     printf("%s %d threads: %d greedy steps, tokens %s, max logit difference %.3g at step %d (tolerance %g)\n",
            decode_ok ? "ok  " : "FAIL", threads, STEPS, mismatch < 0 ? "identical" : "differ", worst, worst_step,
