@@ -27,7 +27,7 @@ local runtime_tests = {
 }
 
 -- Generator tests (Lua), run with lua5.4 from the top folder.
-local lua_tests = { "test_template", "test_model", "test_plan" }
+local lua_tests = { "test_template", "test_model", "test_plan", "test_tuning" }
 
 local flavors = {
   rt = "$opt",
@@ -101,17 +101,23 @@ local function test_edge(name, cmd, deps)
   stamps[#stamps + 1] = stamp
 end
 
-local function model_build(name, isa, dir)
-  local isa_features = {}
+-- The configured CPU features an ISA's build may use.
+local function features_of(isa)
+  local r = {}
   for _, f in ipairs(features) do
-    if isa_mod.features[f].isa == isa then isa_features[#isa_features + 1] = f end
+    if isa_mod.features[f].isa == isa then r[#r + 1] = f end
   end
+  return r
+end
+
+local function model_build(name, isa, dir)
+  local isa_features = features_of(isa)
   local isa_flags = isa_mod.cflags(isa, isa_features)
   local gen_files = list({ "kernels.h", "kernels.c", "forward.c", "kernel_tests.c" }, dir .. "/")
-  emit("build %s: gen models/%s.lua | %s %s", gen_files, name, generator_inputs, template_inputs)
+  emit("build %s: gen models/%s.lua | %s %s tuning", gen_files, name, generator_inputs, template_inputs)
   emit("  model = models/%s.lua\n  gen_isa = %s\n  features = %s\n  outdir = %s", name, isa, table.concat(isa_features, " "), dir)
   for _, f in ipairs({ "kernels", "forward", "kernel_tests" }) do
-    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s", dir, f, dir, f, dir, isa_flags, dir)
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s -iquote tests", dir, f, dir, f, dir, isa_flags, dir)
   end
   return isa_flags
 end
@@ -128,6 +134,8 @@ for _, name in ipairs(models) do
       test_edge(string.format("kernels-%s-%s", name, isa), dir .. "/kernel_tests", dir .. "/kernel_tests")
     end
   end
+  emit("build tune-%s: tune models/%s.lua | build/rt/libryot.a %s %s\n  model = models/%s.lua\n  gen_isa = %s\n  features = %s",
+    name, name, generator_inputs, template_inputs, name, cfg.isa, table.concat(features_of(cfg.isa), " "))
   local dir = "build/" .. name
   emit("build %s/%s: link %s/forward.o %s/kernels.o build/rt/cli.o build/rt/libryot.a", dir, name, dir, dir)
   emit("build %s: phony %s/%s", name, dir, name)
@@ -163,6 +171,10 @@ for _, t in ipairs(lua_tests) do
   local src = "tests/gen/" .. t .. ".lua"
   test_edge(t, "$lua " .. src, src .. " " .. generator_inputs)
 end
+
+-- Tuning a tiny model end to end with a tiny search space.
+test_edge("tune-e2e", "$lua tests/gen/test_tune_e2e.lua " .. cfg.isa .. " build/rt/libryot.a",
+  "tests/gen/test_tune_e2e.lua build/rt/libryot.a " .. generator_inputs .. " " .. template_inputs)
 
 -- Benchmarks: each appends to build/bench.jsonl and prints a table.
 local benches = {}

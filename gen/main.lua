@@ -49,6 +49,10 @@ local function write_if_changed(path, text)
   f:close()
 end
 
+-- Forward-pass template per architecture: BitNet b1.58 is a llama with
+-- sub-layer norms and quantized activations, so one template serves both.
+local forward_template = { llama = "llama", bitnet = "llama" }
+
 local ok, err = pcall(function()
   local model = model_mod.load(opts.model)
   local features = {}
@@ -72,7 +76,7 @@ local ok, err = pcall(function()
     write_if_changed(opts.out .. "/" .. file, template.render(root .. "/templates/" .. file, params))
   end
   write_if_changed(opts.out .. "/forward.c",
-    template.render(root .. "/templates/models/" .. model.arch .. ".c", params))
+    template.render(root .. "/templates/models/" .. forward_template[model.arch] .. ".c", params))
 end)
 if not ok then
   io.stderr:write("gen: " .. tostring(err) .. "\n")

@@ -44,7 +44,7 @@ local fields = {
 
 local weight_fields = {
   linear = one_of("f32", "ternary", "int2", "int4"),
-  embedding = one_of("f32", "f16"),
+  embedding = one_of("f32", "f16", "int8"),
   output = one_of("f32", "f16", "int8"),
   kv_cache = one_of("f32", "f16"),
 }
@@ -100,6 +100,10 @@ function M.validate(t, path)
   end
   if m.n_heads % m.n_kv_heads ~= 0 then
     fail(path, string.format("field 'n_kv_heads' (%d) must divide 'n_heads' (%d)", m.n_kv_heads, m.n_heads))
+  end
+  if m.tied_embedding and m.weights.embedding ~= m.weights.output then
+    fail(path, string.format("tied embedding: 'weights.embedding' (%s) and 'weights.output' (%s) are one tensor "
+      .. "and must have the same type", m.weights.embedding, m.weights.output))
   end
   m.head_dim = m.dim // m.n_heads
   if m.head_dim % 2 ~= 0 then fail(path, "head dimension dim/n_heads must be even for RoPE") end

@@ -1,0 +1,95 @@
+-- Renders the low-bit linear benchmark: every family, weight type and
+-- encoding the ISA has, for BitNet b1.58 2B4T's linear shapes, plus the
+-- scalar kernels of the same family and encoding as reference:
+--
+--   lua5.4 gen/bench_linear.lua --isa avx512 [--features "vnni vbmi"] --out build/bench/linear [--ws_mib 1024]
+--
+-- Writes OUT/ISA/kernels.{h,c}, OUT/scalar/kernels.{h,c} and OUT/bench.c
+-- (templates/bench/linear.c).  Compile each kernels.c with its ISA's flags
+-- (-I its folder), bench.c with runtime/{pack,bandwidth,sched,error,...}.c,
+-- and run `bench build/bench.jsonl`.
+
+local root = arg[0]:match("^(.*)/gen/[^/]*$") or "."
+package.path = root .. "/gen/?.lua;" .. package.path
+package.cpath = root .. "/build/tools/?.so;" .. package.cpath
+
+local isa_mod = require("isa")
+local plan_mod = require("plan")
+local lowbit = require("lowbit")
+local template = require("template")
+local buildkey = require("buildkey")
+
+local opts = { features = "", ws_mib = "1024" }
+for i = 1, #arg, 2 do
+  local key = arg[i]:match("^%-%-([%w_]+)$")
+  if not key or arg[i + 1] == nil then
+    io.stderr:write("usage: lua5.4 gen/bench_linear.lua --isa ISA [--features LIST] --out DIR [--ws_mib MIB]\n")
+    os.exit(2)
+  end
+  opts[key] = arg[i + 1]
+end
+
+-- BitNet b1.58 2B4T: q/o, k/v, gate/up, down
+local shapes = { { 2560, 2560 }, { 640, 2560 }, { 6912, 2560 }, { 2560, 6912 } }
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+-- kernels.h and kernels.c of one ISA's instances into dir
+local function render_kernels(dir, isa, features, kernels)
+  local plan = { isa = isa, kernels = kernels, features = features }
+  plan.build_key = buildkey.compute(root, { name = "bench_linear" }, plan)
+  local params = {
+    plan = plan, m = { name = "bench_linear" }, isa = isa,
+    render_kernel = function(k)
+      return (template.render(plan_mod.template_path(root, isa, k.kind), k.params):gsub("\n+$", ""))
+    end,
+  }
+  os.execute("mkdir -p '" .. dir .. "'")
+  for _, file in ipairs({ "kernels.h", "kernels.c" }) do
+    write(dir .. "/" .. file, template.render(root .. "/templates/" .. file, params))
+  end
+end
+
+local function main()
+  if not opts.isa or not opts.out then error("--isa and --out are required", 0) end
+  local isa = isa_mod.get(opts.isa)
+  local scalar = isa_mod.get("scalar")
+  local features = {}
+  for f in opts.features:gmatch("%S+") do features[#features + 1] = f end
+  local kernels, refs, cases = {}, {}, {}
+  for _, s in ipairs(shapes) do
+    for _, wtype in ipairs({ "ternary", "int2", "int4" }) do
+      for _, family in ipairs({ "mad", "lut" }) do
+        local encodings = family == "mad" and lowbit.mad_encodings(isa, features, wtype) or { "planes" }
+        for _, encoding in ipairs(encodings) do
+          local spec = { wtype = wtype, family = family, encoding = encoding, rows = s[1], cols = s[2] }
+          local suffix = string.format("linear_%s_%s_%s_%dx%d", wtype, family, encoding, s[1], s[2])
+          spec.name = isa.name .. "_" .. suffix
+          local k = lowbit.instance(isa, features, plan_mod.signatures, spec)
+          spec.name = "scalar_" .. suffix
+          local r = lowbit.instance(scalar, {}, plan_mod.signatures, spec)
+          kernels[#kernels + 1], refs[#refs + 1] = k, r
+          cases[#cases + 1] = {
+            rows = s[1], cols = s[2], wtype = wtype, family = family, encoding = encoding, isa = isa.name,
+            fn = k.name, layout = k.params.layout, x_stride = k.params.x_stride,
+            ref_fn = r.name, ref_layout = r.params.layout, ref_x_stride = r.params.x_stride,
+          }
+        end
+      end
+    end
+  end
+  render_kernels(opts.out .. "/" .. isa.name, isa, features, kernels)
+  render_kernels(opts.out .. "/scalar", scalar, {}, refs)
+  write(opts.out .. "/bench.c", template.render(root .. "/templates/bench/linear.c",
+    { cases = cases, ws_mib = math.tointeger(tonumber(opts.ws_mib)), host_isa = isa.name }))
+end
+
+local ok, err = pcall(main)
+if not ok then
+  io.stderr:write("bench_linear: " .. tostring(err) .. "\n")
+  os.exit(1)
+end

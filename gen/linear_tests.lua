@@ -1,0 +1,116 @@
+-- Renders every low-bit linear kernel family, weight type and encoding the
+-- ISA has, for odd and edge shapes (1 row, columns not a multiple of any
+-- slab or block, rows not a multiple of a row group) and BitNet 2B4T's real
+-- shapes, with their generated tests, so the kernels under test are the
+-- generated ones:
+--
+--   lua5.4 gen/linear_tests.lua --isa avx512 [--features "vnni vbmi"] --out build/linear_tests/avx512
+--
+-- Writes kernels.h, kernels.c and kernel_tests.c into --out (compile
+-- kernel_tests.c and kernels.c with the ISA's flags, runtime/pack.c and the
+-- scheduler; include paths: runtime/ and tests/).
+--
+-- With --model DESCRIPTION (low-bit linear weights) it renders that model's
+-- kernels instead, and lowbit_forward.c: its quantizer and linear kernels
+-- wired as the forward pass wires them, against f32 with the dequantized
+-- weights (templates/tests/lowbit_forward.c).
+
+local root = arg[0]:match("^(.*)/gen/[^/]*$") or "."
+package.path = root .. "/gen/?.lua;" .. package.path
+package.cpath = root .. "/build/tools/?.so;" .. package.cpath
+
+local isa_mod = require("isa")
+local model_mod = require("model")
+local plan_mod = require("plan")
+local lowbit = require("lowbit")
+local template = require("template")
+local buildkey = require("buildkey")
+
+local opts = { features = "" }
+for i = 1, #arg, 2 do
+  local key = arg[i]:match("^%-%-(%w+)$")
+  if not key or arg[i + 1] == nil then
+    io.stderr:write("usage: lua5.4 gen/linear_tests.lua --isa ISA [--features LIST] --out DIR\n")
+    os.exit(2)
+  end
+  opts[key] = arg[i + 1]
+end
+if not opts.isa or not opts.out then
+  io.stderr:write("linear_tests: --isa and --out are required\n")
+  os.exit(2)
+end
+
+local shapes = {
+  { 1, 5 }, { 3, 16 }, { 17, 100 }, { 33, 300 }, { 50, 1000 },  -- odd and edge
+  { 640, 2560 }, { 2560, 6912 },                                  -- BitNet b1.58 2B4T
+}
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+local function render_params(plan, isa, name)
+  return {
+    plan = plan, m = { name = name }, isa = isa,
+    render_kernel = function(k)
+      return (template.render(plan_mod.template_path(root, isa, k.kind), k.params):gsub("\n+$", ""))
+    end,
+    render_test = function(k)
+      return (template.render(root .. "/templates/tests/" .. k.kind .. ".c", k.params):gsub("\n+$", ""))
+    end,
+  }
+end
+
+-- The model's own kernels and its low-bit forward check.
+local function model_check(isa, features)
+  local model = model_mod.load(opts.model)
+  local plan = plan_mod.plan(model, isa.name, { features = features })
+  if not plan.quantize_act[model.dim] then error(opts.model .. ": linear weights are not low-bit", 0) end
+  plan.features = features
+  plan.build_key = buildkey.compute(root, model, plan)
+  local params = render_params(plan, isa, model.name)
+  params.m = model
+  -- relative L2 error of the FFN chain: int8 activations twice over, the
+  -- gated product's outliers (absmax several times its rms) coarsening the second
+  params.ffn_tolerance = 0.05
+  os.execute("mkdir -p '" .. opts.out .. "'")
+  for _, file in ipairs({ "kernels.h", "kernels.c" }) do
+    write(opts.out .. "/" .. file, template.render(root .. "/templates/" .. file, params))
+  end
+  write(opts.out .. "/lowbit_forward.c", template.render(root .. "/templates/tests/lowbit_forward.c", params))
+end
+
+local function main()
+  local isa = isa_mod.get(opts.isa)
+  local features = {}
+  for f in opts.features:gmatch("%S+") do features[#features + 1] = f end
+  if opts.model then return model_check(isa, features) end
+  local plan = { isa = isa, kernels = {}, features = features }
+  for _, wtype in ipairs({ "ternary", "int2", "int4" }) do
+    for _, family in ipairs({ "mad", "lut" }) do
+      local encodings = family == "mad" and lowbit.mad_encodings(isa, features, wtype) or { "planes" }
+      for _, encoding in ipairs(encodings) do
+        for _, s in ipairs(shapes) do
+          plan.kernels[#plan.kernels + 1] = lowbit.instance(isa, features, plan_mod.signatures, {
+            wtype = wtype, family = family, encoding = encoding, rows = s[1], cols = s[2],
+            name = string.format("linear_%s_%s_%s_%dx%d", wtype, family, encoding, s[1], s[2]),
+          })
+        end
+      end
+    end
+  end
+  plan.build_key = buildkey.compute(root, { name = "linear_tests" }, plan)
+  local params = render_params(plan, isa, "linear_tests")
+  os.execute("mkdir -p '" .. opts.out .. "'")
+  for _, file in ipairs({ "kernels.h", "kernels.c", "kernel_tests.c" }) do
+    write(opts.out .. "/" .. file, template.render(root .. "/templates/" .. file, params))
+  end
+end
+
+local ok, err = pcall(main)
+if not ok then
+  io.stderr:write("linear_tests: " .. tostring(err) .. "\n")
+  os.exit(1)
+end

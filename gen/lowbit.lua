@@ -1,0 +1,176 @@
+-- Low-bit linear layers: the packed weight layout a kernel instance reads,
+-- derived from its parameters, and the layout key that names it.
+--
+-- Weights w (ternary {-1,0,1}, signed int2 [-2,1] or int4 [-8,7]) are stored
+-- as unsigned codes u = w + offset.  Activations are int8 per token;
+-- a kernel computes sum(u*x) and subtracts offset * sum(x).
+--
+-- Two families, both reading rows in groups of `rg` (the rows one vector
+-- holds) and columns in slabs:
+--   mad  a slab is rg rows x 4 byte columns, byte (r, q) holds P codes of
+--        row r for columns 4j + q (j < P): code2 (P = 4, 2-bit fields
+--        u << 2j), code4 (P = 2, nibbles) or trit5 (ternary, P = 5, 1.6
+--        bits per weight: c = sum u_j 3^j in base 3; the tuples pair up as
+--        t and -t, c and 242 - c, so the byte is c when c <= 121 and else
+--        128 + (242 - c): 7 bits index a 122-entry digit table, the top bit
+--        says "negate", u_j -> 2 - u_j).  Unpacked plane j of a slab is
+--        rg rows x 4 consecutive columns: what one dot-product-of-4
+--        instruction (vpdpbusd / pmaddubsw) reads.
+--   lut  bit-planes of u (T-MAC): for each plane p a slab is rg x q bytes,
+--        the low nibble of byte column i holds bit p of u for the g = 4
+--        columns of group i, the high nibble group q + i; a kernel looks the
+--        nibble up in a table of the 16 subset sums of those 4 activations.
+--        `order` is "rq" (byte r*q + i) or "qr" (byte i*rg + r).
+-- After the codes, 64-byte aligned: the scale, one f32 for a per-tensor
+-- scale (sb = 0), else one f16 per row and block of sb columns stored
+-- [row group][block][rg].
+--
+-- Every derived size goes into the layout key, so runtime/pack.c packs
+-- exactly what the kernel reads, and a blob records what it was packed for.
+
+local M = {}
+
+M.wtypes = {
+  ternary = { offset = 1, bits = 2, qmin = -1, qmax = 1 },
+  int2 = { offset = 2, bits = 2, qmin = -2, qmax = 1 },
+  int4 = { offset = 8, bits = 4, qmin = -8, qmax = 7 },
+}
+
+local codes_per_byte = { code2 = 4, code4 = 2, trit5 = 5 }
+
+local function round_up(x, m) return (x + m - 1) // m * m end
+local function gcd(a, b) while b ~= 0 do a, b = b, a % b end return a end
+
+local function fail(p, msg) error(string.format("%s: %s", p.name or "linear", msg), 0) end
+
+-- Columns one slab covers.
+function M.slab_cols(p)
+  if p.family == "mad" then return 4 * codes_per_byte[p.encoding] end
+  return 8 * p.q
+end
+
+-- Fill in the derived layout fields of a low-bit linear instance's params
+-- (family, wtype, encoding, rows, cols, rg, q, order, scale_block set).
+function M.derive(p)
+  local wt = M.wtypes[p.wtype]
+  if not wt then fail(p, "unknown low-bit weight type '" .. tostring(p.wtype) .. "'") end
+  if p.family == "mad" then
+    if not codes_per_byte[p.encoding] then fail(p, "unknown mad encoding '" .. tostring(p.encoding) .. "'") end
+    if p.encoding == "trit5" and p.wtype ~= "ternary" then fail(p, "trit5 encodes ternary weights only") end
+    if p.encoding == "code2" and wt.bits ~= 2 then fail(p, "code2 holds 2-bit weights only") end
+    if p.encoding == "code4" and wt.bits > 4 then fail(p, "code4 holds at most 4-bit weights") end
+    p.q, p.order = 4, "rq"
+  elseif p.family == "lut" then
+    p.encoding = "planes"
+    if p.g ~= 4 then fail(p, "lut kernels index nibbles: g must be 4") end
+    if p.order ~= "rq" and p.order ~= "qr" then fail(p, "lut order must be rq or qr") end
+  else
+    fail(p, "unknown low-bit family '" .. tostring(p.family) .. "'")
+  end
+  p.offset, p.bits, p.qmin, p.qmax = wt.offset, wt.bits, wt.qmin, wt.qmax
+  p.per_tensor = p.wtype == "ternary"
+  p.sb = p.per_tensor and 0 or p.scale_block
+  p.slab_cols = M.slab_cols(p)
+  local unit = p.slab_cols
+  if not p.per_tensor then
+    if math.type(p.sb) ~= "integer" or p.sb <= 0 or p.sb % p.slab_cols ~= 0 then
+      fail(p, string.format("scale_block must be a positive multiple of %d columns", p.slab_cols))
+    end
+    unit = p.sb // gcd(p.sb, unit) * unit
+  end
+  p.rows_pad = round_up(p.rows, p.rg)
+  p.cols_pad = round_up(p.cols, unit)
+  p.groups = p.rows_pad // p.rg
+  p.slabs = p.cols_pad // p.slab_cols
+  if p.family == "mad" then
+    p.slab_bytes = p.rg * 4
+  else
+    p.slab_bytes = p.rg * p.q * p.bits  -- all planes of one slab
+  end
+  p.code_bytes = p.groups * p.slabs * p.slab_bytes
+  p.scale_offset = round_up(p.code_bytes, 64)
+  p.blocks = p.per_tensor and 1 or p.cols_pad // p.sb
+  p.packed_bytes = p.scale_offset + round_up(p.per_tensor and 4 or p.rows_pad * p.blocks * 2, 64)
+  p.layout = string.format("lowbit family=%s enc=%s wtype=%s rows=%d cols=%d rows_pad=%d cols_pad=%d rg=%d q=%d order=%s sb=%d",
+    p.family, p.encoding, p.wtype, p.rows, p.cols, p.rows_pad, p.cols_pad, p.rg, p.q, p.order, p.sb)
+  return p
+end
+
+-- Instance name: weight type, family and shape.
+function M.name(wtype, family, rows, cols)
+  return string.format("linear_%s_%s_%dx%d", wtype, family, rows, cols)
+end
+
+-- Shape and layout choices of one instance before blocking parameters:
+-- the variant (family, encoding, scale_block) the ISA's defaults pick for
+-- this weight type, overlaid with `variant` (the tuning database's choice,
+-- or nil); trit5 needs VBMI byte permutes and falls back to code2.
+function M.shape(isa, features, wtype, rows, cols, variant)
+  local choice = {}
+  for k, v in pairs(isa.defaults.lowbit[wtype]) do choice[k] = v end
+  for k, v in pairs(variant or {}) do choice[k] = v end
+  local family = choice.family
+  local has = {}
+  for _, f in ipairs(features or {}) do has[f] = true end
+  local shape = { rows = rows, cols = cols, wtype = wtype, family = family,
+                  vnni = has.vnni or false, vbmi = has.vbmi or false }
+  if family == "mad" then
+    shape.encoding = choice.encoding
+    if shape.encoding == "trit5" and isa.name == "avx512" and not shape.vbmi then shape.encoding = "code2" end
+    if shape.encoding == "trit5" and isa.name == "avx2" then shape.encoding = "code2" end
+  end
+  shape.scale_block = choice.scale_block
+  return shape
+end
+
+-- Activations of the low-bit linear layers are quantized to int8 once per
+-- token (absmax, as BitNet: quantize_blocks with one block per token) and
+-- shared by every layer that reads them, so their row stride is the widest
+-- padding any of those layers needs.  Sets x_stride on each low-bit
+-- instance and returns the quantizer instance per column count.
+function M.attach_quantizers(plan, add)
+  local stride = {}
+  for _, k in ipairs(plan.kernels) do
+    if k.kind == "linear_mad" or k.kind == "linear_lut" then
+      stride[k.params.cols] = math.max(stride[k.params.cols] or 0, k.params.cols_pad)
+    end
+  end
+  local quantizers = {}
+  for _, k in ipairs(plan.kernels) do
+    if k.kind == "linear_mad" or k.kind == "linear_lut" then
+      local cols = k.params.cols
+      k.params.x_stride = stride[cols]
+      quantizers[cols] = add("quantize_blocks", string.format("quantize_act_%d", cols),
+        { n = cols, block = stride[cols], stride = stride[cols] })
+    end
+  end
+  return quantizers
+end
+
+-- A standalone instance (for the odd-shape tests and the benchmark, outside
+-- a model's plan): the ISA's defaults, the given family and encoding, its
+-- own padding as activation stride.  `signatures` is plan.signatures.
+function M.instance(isa, features, signatures, spec)
+  local p = M.shape(isa, features, spec.wtype, spec.rows, spec.cols,
+    { family = spec.family, encoding = spec.encoding })
+  for k, v in pairs(isa.defaults["linear_" .. spec.family]) do p[k] = v end
+  p.name = spec.name
+  M.derive(p)
+  p.x_stride = p.cols_pad
+  local kind = "linear_" .. spec.family
+  return { kind = kind, name = p.name, params = p, source = "default",
+           signature = string.format(signatures[kind], p.name) }
+end
+
+-- Encodings each ISA's mad template implements, per weight type: trit5
+-- needs byte permutes (VBMI on x86; plain C on scalar).
+function M.mad_encodings(isa, features, wtype)
+  if wtype == "int2" then return { "code2" } end
+  if wtype == "int4" then return { "code4" } end
+  local has_vbmi = false
+  for _, f in ipairs(features or {}) do has_vbmi = has_vbmi or f == "vbmi" end
+  if isa.name == "scalar" or (isa.name == "avx512" and has_vbmi) then return { "code2", "trit5" } end
+  return { "code2" }
+end
+
+return M

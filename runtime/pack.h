@@ -1,0 +1,74 @@
+/* The packer: converts weights (f32/f16/bf16, or the ternary values a BitNet
+ * checkpoint holds as TQ1_0/TQ2_0/I8, all via tensor_to_f32) into the exact
+ * layout one generated low-bit linear kernel reads.
+ *
+ * A layout is named by a key string the generator writes for each kernel
+ * instance (gen/lowbit.lua describes the layouts), e.g.
+ *   "lowbit family=mad enc=trit5 wtype=ternary rows=640 cols=2560
+ *    rows_pad=640 cols_pad=2560 rg=16 q=4 order=rq sb=0"
+ * The generated model passes its kernel's key to pack_tensor; the packed
+ * weights carry the key, and pack_check refuses weights packed for any other
+ * layout, so a kernel never reads a layout it was not generated for.
+ *
+ * Quantization: ternary weights get one scale per tensor: the common
+ * magnitude when the tensor already is {-s, 0, +s} (a BitNet checkpoint),
+ * else BitNet's absmean, w = clamp(round(w / mean|w|), -1, 1).  int2 and
+ * int4 get an f16 scale per row and block of sb columns, d = m / -2^(bits-1)
+ * where m is the block's value of largest magnitude (Q4_0's rule), so m
+ * maps to the most negative code. */
+#ifndef RYOT_PACK_H
+#define RYOT_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct weight_file;
+
+#define PACK_LAYOUT_MAX 192
+
+enum pack_family { PACK_MAD, PACK_LUT };
+enum pack_encoding { PACK_CODE2, PACK_CODE4, PACK_TRIT5, PACK_PLANES };
+enum pack_wtype { PACK_TERNARY, PACK_INT2, PACK_INT4 };
+
+struct pack_layout {
+    enum pack_family family;
+    enum pack_encoding enc;
+    enum pack_wtype wtype;
+    int64_t rows, cols, rows_pad, cols_pad;
+    int rg;          /* rows per group */
+    int q;           /* byte columns per slab (4 for mad) */
+    bool row_major;  /* order=rq (lut slabs), else qr */
+    int sb;          /* columns per scale block, 0 = one scale per tensor */
+    /* derived */
+    int offset;      /* stored code u = w + offset */
+    int bits;        /* bits of u: planes of a lut layout */
+    int qmin, qmax;  /* range of w */
+    int slab_cols;
+    size_t slab_bytes, code_bytes, scale_offset, bytes;
+};
+
+/* Parse and validate a layout key.  0, or -1 with a message naming the key. */
+int pack_layout_parse(const char *key, struct pack_layout *l);
+
+/* Quantize weights w [rows][cols] (f32, row-major) to the layout's weight
+ * type and write l->bytes bytes of packed data to dst (64-byte aligned). */
+int pack_f32(const struct pack_layout *l, const float *w, void *dst);
+
+struct packed_weights {
+    char layout[PACK_LAYOUT_MAX];  /* key of the layout `data` is in */
+    int64_t rows, cols;
+    const uint8_t *data;
+    size_t nbytes;
+};
+
+/* Pack tensor `name` of wf (shape [rows][cols] as the layout says) into
+ * `store`.  -1 with a message naming the file and tensor on failure. */
+int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct arena *store,
+                const char *name, const char *layout);
+
+/* 0 if p was packed for `layout`, else -1 with a message naming `what`. */
+int pack_check(const struct packed_weights *p, const char *layout, const char *what);
+
+#endif

@@ -1,0 +1,98 @@
+//@ local per_byte = ({ code2 = 4, code4 = 2, trit5 = 5 })[encoding]
+//@ local slab_blocks = per_tensor and slabs or sb // slab_cols
+/* out[n][{{rows}}] = x . W^T with W {{wtype}} in {{encoding}} codes (layout
+ * "{{layout}}", gen/lowbit.lua) and x int8 per token.  Plain C: unpack
+ * each code u = w + {{offset}}, multiply-accumulate sum(u*x) per
+//@ if per_tensor then
+ * row, subtract {{offset}} * sum(x), scale by the tensor's scale.  Rows split
+//@ else
+ * block of {{sb}} columns, subtract {{offset}} * sum(x), scale by the block's
+ * scale.  Rows split
+//@ end
+ * over threads in groups of {{rg}}; tokens in passes of {{token_tile}}. */
+struct {{name}}_args {
+    float *out;
+    const uint8_t *w;
+    const int8_t *xq;
+    const float *x_scale;
+    int n;
+    int32_t x_sum[{{token_tile}}][{{blocks}}];  /* sum of x per token and scale block */
+};
+
+static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
+{
+    const struct {{name}}_args *a = ctx;
+    (void)worker;
+//@ if per_tensor then
+    float w_scale;
+    memcpy(&w_scale, a->w + {{scale_offset}}, sizeof w_scale);
+//@ end
+    for (size_t g = g0; g < g1; g++)
+        for (int r = 0; r < {{rg}} && g * {{rg}} + r < {{rows}}; r++) {
+            const size_t row = g * {{rg}} + r;
+            for (int t = 0; t < a->n; t++) {
+                const int8_t *x = a->xq + (size_t)t * {{x_stride}};
+                float sum = 0.0f;
+                for (int b = 0; b < {{blocks}}; b++) {
+                    int32_t acc = 0;
+                    for (int s = b * {{slab_blocks}}; s < (b + 1) * {{slab_blocks}}; s++) {
+                        const uint8_t *slab = a->w + (g * {{slabs}} + s) * {{slab_bytes}} + r * 4;
+                        const int8_t *xs = x + s * {{slab_cols}};
+                        for (int q = 0; q < 4; q++) {
+//@ if encoding == "trit5" then
+                            /* 7 bits of base-3 digits; the top bit negates: u -> 2 - u */
+                            unsigned byte = slab[q] & 127u;
+                            const int negate = slab[q] >> 7;
+//@ else
+                            unsigned byte = slab[q];
+//@ end
+                            for (int j = 0; j < {{per_byte}}; j++) {
+//@ if encoding == "trit5" then
+                                const int u = negate ? 2 - (int)(byte % 3) : (int)(byte % 3);
+                                byte /= 3;
+//@ elseif encoding == "code2" then
+                                const int u = (int)((byte >> (2 * j)) & 3);
+//@ else
+                                const int u = (int)((byte >> (4 * j)) & 15);
+//@ end
+                                acc += u * xs[4 * j + q];
+                            }
+                        }
+                    }
+                    acc -= {{offset}} * a->x_sum[t][b];
+//@ if per_tensor then
+                    sum = (float)acc * (w_scale * a->x_scale[t]);
+//@ else
+                    uint16_t d;
+                    memcpy(&d, a->w + {{scale_offset}} + ((g * {{blocks}} + b) * {{rg}} + r) * 2, 2);
+                    sum = fmaf(f16_to_f32(d), (float)acc, sum);
+//@ end
+                }
+//@ if per_tensor then
+                a->out[(size_t)t * {{rows}} + row] = sum;
+//@ else
+                a->out[(size_t)t * {{rows}} + row] = sum * a->x_scale[t];
+//@ end
+            }
+        }
+}
+
+void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, const int8_t *restrict xq,
+              const float *restrict x_scale, int n)
+{
+    struct {{name}}_args a = { .w = w };
+    for (int t0 = 0; t0 < n; t0 += {{token_tile}}) {
+        a.out = out + (size_t)t0 * {{rows}};
+        a.xq = xq + (size_t)t0 * {{x_stride}};
+        a.x_scale = x_scale + t0;
+        a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
+        for (int t = 0; t < a.n; t++)
+            for (int b = 0; b < {{blocks}}; b++) {
+                int32_t sum = 0;
+                for (int c = b * {{cols_pad // blocks}}; c < (b + 1) * {{cols_pad // blocks}}; c++)
+                    sum += a.xq[(size_t)t * {{x_stride}} + c];
+                a.x_sum[t][b] = sum;
+            }
+        parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // rg)}}, {{name}}_rows, &a);
+    }
+}

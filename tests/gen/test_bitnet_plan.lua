@@ -1,0 +1,62 @@
+-- BitNet planning: the architecture adds the sub-layer norms, the FFN
+package.path = "tests/gen/?.lua;" .. package.path
+-- activation comes from the description (never from the architecture), the
+-- head and embedding kernels follow the description's weight types, and one
+-- forward template renders both families.
+local t = require("check")
+local model = require("model")
+local plan_mod = require("plan")
+
+local b2 = model.load("models/bitnet-b1.58-2b-4t.lua")
+local large = model.load("models/bitnet-b1.58-large.lua")
+local llama = model.load("models/stories260k.lua")
+
+for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
+  local p = plan_mod.plan(b2, isa, { features = { "vnni", "vbmi" } })
+  t.check(isa .. " 2B4T gate is squared ReLU", p.gate_act.kind == "relu2_gate" and p.gate_act.params.n == 6912)
+  t.check(isa .. " 2B4T sub-norms at dim and hidden", p.sub_norm_attn.params.n == 2560 and p.sub_norm_ffn.params.n == 6912)
+  t.check(isa .. " 2B4T int8 head with a block-quantized input",
+    p.linear.output.kind == "linear_int8" and p.linear.output.params.rows == 128256
+    and p.head_quant and p.head_quant.params.n == 2560 and p.head_quant.params.stride == 2560)
+  t.check(isa .. " 2B4T tied lookup reads the int8 table", p.embedding.kind == "embed_int8")
+  for _, k in ipairs(p.kernels) do
+    t.check(isa .. " has a template for " .. k.kind, pcall(plan_mod.template_path, ".", p.isa, k.kind))
+  end
+  local pl = plan_mod.plan(large, isa)
+  t.check(isa .. " large gate is SiLU (its description says so)", pl.gate_act.kind == "swiglu")
+  t.check(isa .. " large f16 head and embedding", pl.linear.output.kind == "linear_f16" and pl.embedding.kind == "embed_f16"
+    and pl.head_quant == nil)
+  local pll = plan_mod.plan(llama, isa)
+  t.check(isa .. " llama has no sub-norms", pll.sub_norm_attn == nil and pll.sub_norm_ffn == nil)
+end
+t.check("VNNI head only with the feature",
+  plan_mod.plan(b2, "avx512", { features = { "vnni" } }).linear.output.params.vnni == true
+  and plan_mod.plan(b2, "avx512", {}).linear.output.params.vnni == false)
+t.check("int8 rows padded to whole 64-column blocks", plan_mod.padded_cols("int8", 3200) == 3200
+  and plan_mod.padded_cols("int8", 200) == 256 and plan_mod.padded_cols("f16", 200) == 200)
+
+local function with(text) return t.tmpfile(text) end
+t.raises("tied embedding and head must share a type", function()
+  model.load(with([[return { name = "x", arch = "bitnet", dim = 256, hidden_dim = 512, n_layers = 1, n_heads = 4,
+    n_kv_heads = 4, vocab_size = 512, seq_len = 64, tied_embedding = true, activation = "relu2",
+    weights = { linear = "ternary", embedding = "f16", output = "int8" }, files = { weights = "x.gguf" } }]]))
+end, "tied embedding: 'weights.embedding' %(f16%) and 'weights.output' %(int8%) are one tensor")
+
+-- One template for both families: the BitNet lines only in BitNet's forward pass.
+local function forward(name)
+  local out = os.tmpname()
+  os.remove(out)
+  local ok = os.execute(string.format("lua5.4 gen/main.lua --model models/%s.lua --isa avx512 --features 'vnni vbmi' --out %s", name, out))
+  local f = ok and io.open(out .. "/forward.c")
+  local text = f and f:read("a") or ""
+  if f then f:close() end
+  os.execute("rm -rf " .. out)
+  return text
+end
+local fb, fl = forward("bitnet-tiny"), forward("stories260k")
+t.check("bitnet forward normalizes before wo and w2", fb:find("attn_sub_norm", 1, true) and fb:find("ffn_sub_norm", 1, true))
+t.check("bitnet forward uses the squared-ReLU gate", fb:find("relu2_gate_512(", 1, true) ~= nil)
+t.check("bitnet forward checks bitnet.* keys", fb:find('"bitnet-b1.58"', 1, true) ~= nil)
+t.check("llama forward has no sub-norms", fl ~= "" and not fl:find("sub_norm", 1, true))
+t.check("llama forward uses SiLU", fl:find("swiglu_172(", 1, true) ~= nil)
+t.done()

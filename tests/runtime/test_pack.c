@@ -1,0 +1,212 @@
+/* Tests of the low-bit weight packer (runtime/pack.c): layout keys, the
+ * quantization rules, the mad code layout read back by an independent
+ * decoder, packing tensors of a weight file, and refusing weights packed
+ * for another layout.  (Every generated kernel's test also packs through
+ * it and must match a scalar reference bit for bit.) */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "check.h"
+#include "error.h"
+#include "f16.h"
+#include "pack.h"
+#include "tensor.h"
+
+/* Two small mad code2 layouts (rows groups of 4, slabs of 16 columns). */
+#define TERNARY_3x20 "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0"
+#define INT4_2x24 "lowbit family=mad enc=code4 wtype=int4 rows=2 cols=24 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=16"
+
+/* Weight (r, c) of a mad layout, decoded here from the key's description. */
+static int mad_weight(const struct pack_layout *l, const uint8_t *data, int r, int c)
+{
+    const int per_byte = l->slab_cols / 4, slabs = (int)(l->cols_pad / l->slab_cols);
+    const int s = c / l->slab_cols, j = (c % l->slab_cols) / 4, q = c % 4;
+    unsigned byte = data[((size_t)(r / l->rg) * slabs + s) * l->slab_bytes + (size_t)(r % l->rg) * 4 + q];
+    unsigned u;
+    if (l->enc == PACK_TRIT5) {
+        const int negate = byte >> 7;
+        byte &= 127;
+        for (int k = 0; k < j; k++)
+            byte /= 3;
+        u = negate ? 2 - byte % 3 : byte % 3;
+    } else {
+        const int width = per_byte == 4 ? 2 : 4;
+        u = (byte >> (width * j)) & ((1u << width) - 1);
+    }
+    return (int)u - l->offset;
+}
+
+static void test_keys(void)
+{
+    group_begin("layout keys");
+    struct pack_layout l;
+    CHECK(pack_layout_parse(TERNARY_3x20, &l) == 0, "%s", ryot_last_error());
+    CHECK(l.family == PACK_MAD && l.enc == PACK_CODE2 && l.wtype == PACK_TERNARY && l.offset == 1, "fields");
+    CHECK(l.slab_cols == 16 && l.code_bytes == 2 * 16 && l.scale_offset == 64 && l.bytes == 128, "sizes %zu", l.bytes);
+    CHECK(pack_layout_parse(INT4_2x24, &l) == 0 && l.slab_cols == 8 && l.code_bytes == 64 && l.bytes == 128, "%s", ryot_last_error());
+    CHECK(pack_layout_parse("lowbit family=lut enc=planes wtype=int2 rows=16 cols=64 rows_pad=16 cols_pad=64 "
+                            "rg=16 q=4 order=rq sb=64", &l) == 0 && l.slab_bytes == 128 && l.code_bytes == 256,
+          "%s", ryot_last_error());
+    static const char *const bad[] = {
+        "family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 sb=0",
+        "lowbit family=max enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=mad enc=trit5 wtype=int2 rows=3 cols=20 rows_pad=4 cols_pad=20 rg=4 q=4 order=rq sb=20",
+        "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=3 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=24 rg=4 q=4 order=rq sb=0",
+        "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=16",
+        "lowbit family=mad enc=code2 wtype=int2 rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=24",
+        "lowbit family=mad enc=code2 wtype=ternary rows=3x cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=lut enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=99 q=4 order=rq sb=0",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(pack_layout_parse(bad[i], &l) != 0, "accepted bad key %zu", i);
+        CHECK(strstr(ryot_last_error(), "layout '") != NULL, "message '%s' does not name the key", ryot_last_error());
+    }
+    group_end();
+}
+
+static void test_ternary(void)
+{
+    group_begin("ternary quantization and layout");
+    struct pack_layout l;
+    pack_layout_parse(TERNARY_3x20, &l);
+    float w[3 * 20];
+    uint8_t packed[128] __attribute__((aligned(64)));
+    /* already ternary with magnitude 0.37: kept exactly */
+    for (int i = 0; i < 60; i++)
+        w[i] = (float)(i % 3 - 1) * 0.37f;
+    CHECK(pack_f32(&l, w, packed) == 0, "%s", ryot_last_error());
+    float s;
+    memcpy(&s, packed + l.scale_offset, 4);
+    CHECK(s == 0.37f, "scale %g, want 0.37", s);
+    int bad = 0;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 32; c++)
+            bad += mad_weight(&l, packed, r, c) != (r < 3 && c < 20 ? (r * 20 + c) % 3 - 1 : 0);
+    CHECK(bad == 0, "%d codes decode wrong (padding must hold 0)", bad);
+    /* not ternary: BitNet's absmean, round, clamp to [-1, 1] */
+    double abs_sum = 0;
+    for (int i = 0; i < 60; i++) {
+        w[i] = (float)((i * 7) % 11 - 5) * 0.1f;
+        abs_sum += fabsf(w[i]);
+    }
+    CHECK(pack_f32(&l, w, packed) == 0, "%s", ryot_last_error());
+    memcpy(&s, packed + l.scale_offset, 4);
+    CHECK(s == (float)(abs_sum / 60), "absmean scale %g, want %g", s, abs_sum / 60);
+    bad = 0;
+    for (int i = 0; i < 60; i++) {
+        const float v = nearbyintf(w[i] / s);
+        bad += mad_weight(&l, packed, i / 20, i % 20) != (v > 1 ? 1 : v < -1 ? -1 : (int)v);
+    }
+    CHECK(bad == 0, "%d absmean codes wrong", bad);
+    group_end();
+}
+
+static void test_blocks(void)
+{
+    group_begin("int4 block scales");
+    struct pack_layout l;
+    pack_layout_parse(INT4_2x24, &l);
+    float w[2 * 24];
+    for (int i = 0; i < 48; i++)
+        w[i] = (float)((i * 5) % 13 - 6) * 0.25f;
+    w[3] = 3.5f;     /* block (0, 0): largest magnitude positive -> d = 3.5 / -8 */
+    w[24 + 17] = -2.0f;  /* block (1, 1): columns 16..23, largest -2 -> d = 0.25 */
+    uint8_t packed[192] __attribute__((aligned(64)));
+    CHECK(pack_f32(&l, w, packed) == 0, "%s", ryot_last_error());
+    uint16_t h;
+    memcpy(&h, packed + l.scale_offset + (0 * 2 + 0) * 4 * 2 + 0 * 2, 2);
+    const float d00 = f16_to_f32(h);
+    CHECK(d00 == f16_to_f32(f32_to_f16(3.5f / -8)), "scale of block (0,0) is %g", d00);
+    memcpy(&h, packed + l.scale_offset + (0 * 2 + 1) * 4 * 2 + 1 * 2, 2);
+    CHECK(f16_to_f32(h) == 0.25f, "scale of block (1,1) is %g", f16_to_f32(h));
+    CHECK(mad_weight(&l, packed, 0, 3) == -8 && mad_weight(&l, packed, 1, 17) == -8, "largest value -> code -8");
+    int bad = 0;
+    for (int c = 0; c < 16; c++) {
+        const float v = nearbyintf(w[c] / d00);
+        bad += mad_weight(&l, packed, 0, c) != (v > 7 ? 7 : v < -8 ? -8 : (int)v);
+    }
+    CHECK(bad == 0, "%d codes of block (0,0) wrong", bad);
+    group_end();
+}
+
+static struct tensor matrix(const char *name, enum dtype type, const void *data, size_t nbytes, int64_t rows,
+                            int64_t cols)
+{
+    struct tensor t = { .type = type, .ndim = 2, .shape = { rows, cols }, .data = data, .nbytes = nbytes, .scale = 1.0f };
+    snprintf(t.name, sizeof t.name, "%s", name);
+    return t;
+}
+
+static void test_tensors(void)
+{
+    group_begin("pack_tensor and pack_check");
+    /* BitNet-style checkpoints: I8 trits with a tensor scale, TQ2_0 blocks */
+    int8_t trits[3 * 20];
+    for (int i = 0; i < 60; i++)
+        trits[i] = (int8_t)(i % 3 - 1);
+    enum { TQ_COLS = 256 };
+    uint8_t tq2[3][66];  /* per row one block: 64 bytes of 2-bit codes, f16 d */
+    for (int r = 0; r < 3; r++) {
+        memset(tq2[r], r == 0 ? 0xaa : r == 1 ? 0x00 : 0x55, 64);  /* codes 2 (+1), 0 (-1), 1 (0) */
+        const uint16_t d = f32_to_f16(0.75f);
+        memcpy(tq2[r] + 64, &d, 2);
+    }
+    struct tensor ts[3] = {
+        matrix("trits", DT_I8, trits, sizeof trits, 3, 20),
+        matrix("tq2", DT_TQ2_0, tq2, sizeof tq2, 3, TQ_COLS),
+        matrix("wide", DT_I8, trits, sizeof trits, 2, 30),
+    };
+    ts[0].scale = 0.5f;
+    struct weight_file wf = { .path = "mem.gguf", .tensors = ts, .n_tensors = 3 };
+    struct arena store;
+    CHECK(arena_init(&store, 1 << 20) == 0, "%s", ryot_last_error());
+    struct packed_weights p;
+    struct pack_layout l;
+    CHECK(pack_tensor(&p, &wf, &store, "trits", TERNARY_3x20) == 0, "%s", ryot_last_error());
+    pack_layout_parse(TERNARY_3x20, &l);
+    float s;
+    memcpy(&s, p.data + l.scale_offset, 4);
+    int bad = 0;
+    for (int i = 0; i < 60; i++)
+        bad += mad_weight(&l, p.data, i / 20, i % 20) != trits[i];
+    CHECK(bad == 0 && s == 0.5f, "I8 trits: %d codes wrong, scale %g", bad, s);
+    CHECK(!strcmp(p.layout, TERNARY_3x20) && p.rows == 3 && p.cols == 20 && p.nbytes == l.bytes, "packed header");
+    CHECK(pack_check(&p, TERNARY_3x20, "blk.0.attn_q.weight") == 0, "%s", ryot_last_error());
+    CHECK(pack_check(&p, INT4_2x24, "blk.0.attn_q.weight") != 0 &&
+              strstr(ryot_last_error(), "blk.0.attn_q.weight") && strstr(ryot_last_error(), "wtype=int4"),
+          "layout mismatch not refused: '%s'", ryot_last_error());
+
+    static const char tq_key[] = "lowbit family=mad enc=trit5 wtype=ternary rows=3 cols=256 rows_pad=4 cols_pad=260 "
+                                 "rg=4 q=4 order=rq sb=0";
+    CHECK(pack_tensor(&p, &wf, &store, "tq2", tq_key) == 0, "%s", ryot_last_error());
+    pack_layout_parse(tq_key, &l);
+    memcpy(&s, p.data + l.scale_offset, 4);
+    bad = 0;
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < TQ_COLS; c++)
+            bad += mad_weight(&l, p.data, r, c) != (r == 0 ? 1 : r == 1 ? -1 : 0);
+    CHECK(bad == 0 && s == 0.75f, "TQ2_0 into trit5: %d codes wrong, scale %g", bad, s);
+
+    CHECK(pack_tensor(&p, &wf, &store, "missing", TERNARY_3x20) != 0 &&
+              strstr(ryot_last_error(), "mem.gguf") && strstr(ryot_last_error(), "'missing'"),
+          "missing tensor: '%s'", ryot_last_error());
+    CHECK(pack_tensor(&p, &wf, &store, "wide", TERNARY_3x20) != 0 && strstr(ryot_last_error(), "wide"),
+          "wrong shape accepted: '%s'", ryot_last_error());
+    CHECK(pack_tensor(&p, &wf, &store, "trits", "lowbit nonsense") != 0, "bad key accepted");
+    arena_destroy(&store);
+    group_end();
+}
+
+int main(void)
+{
+    test_keys();
+    test_ternary();
+    test_blocks();
+    test_tensors();
+    return check_summary();
+}
