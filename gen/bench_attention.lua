@@ -6,7 +6,7 @@
 --       [--heads 20 --kv_heads 5 --head_dim 128 --kv_type f16 --seq_len 4096 --layers 30]
 --
 -- Writes DIR/kernels.h, DIR/kernels.c and DIR/bench_attention.c.  Compile
--- them with the ISA's flags and runtime/{sched,bandwidth,error}.c; run
+-- them with the ISA's flags and runtime/{sched,bandwidth,arena,error}.c; run
 -- `bench_attention build/bench.jsonl`.
 
 local root = arg[0]:match("^(.*)/gen/[^/]*$") or "."

@@ -15,6 +15,7 @@ local runtime = {
 -- inputs; `count_mallocs` links the malloc-counting wrappers.
 local runtime_tests = {
   { name = "test_arena", flavor = "asan" },
+  { name = "test_bind", flavor = "asan" },
   { name = "test_sched", flavor = "tsan", count_mallocs = true },
   { name = "test_deque", flavor = "tsan" },
   { name = "test_weights", flavor = "asan", args = "$data" },
@@ -27,7 +28,7 @@ local runtime_tests = {
 }
 
 -- Generator tests (Lua), run with lua5.4 from the top folder.
-local lua_tests = { "test_template", "test_model", "test_plan", "test_tuning" }
+local lua_tests = { "test_template", "test_model", "test_plan", "test_bitnet_plan", "test_tuning" }
 
 local flavors = {
   rt = "$opt",
@@ -154,6 +155,19 @@ end
 test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
   "build/stories260k/stories260k tests/bad_input.sh")
 
+-- End-to-end test of BitNet on a tiny synthetic model, against the
+-- independent reference in tests/e2e_bitnet.c.
+emit("build build/models/bitnet-tiny.gguf: run_bench build/tools/mkmodel models/bitnet-tiny.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/bitnet-tiny.lua --seed 1 -o build/models/bitnet-tiny.gguf 2> build/models/bitnet-tiny.log")
+for _, isa in ipairs(runnable) do
+  local dir = isa == cfg.isa and "build/bitnet-tiny" or "build/bitnet-tiny-" .. isa
+  local exe = "build/tests/e2e_bitnet_" .. isa
+  emit("build %s.o: cc tests/e2e_bitnet.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
+  emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
+  test_edge("e2e-bitnet-tiny-" .. isa, exe .. " build/models/bitnet-tiny.gguf", exe .. " build/models/bitnet-tiny.gguf")
+end
+test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",
+  "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh")
+
 -- Runtime tests.
 for flavor, opt in pairs(flavors) do
   emit("build build/%s/malloc_count.o: cc tests/runtime/malloc_count.c\n  opt = %s", flavor, opt)
@@ -188,9 +202,11 @@ emit("build build/bench/always: phony")
 emit("build build/bench/bench_sched.o: cc tests/bench/bench_sched.c\n  opt = -O2 -march=native")
 emit("build build/bench/bench_sched: link build/bench/bench_sched.o build/rt/libryot.a")
 bench_edge("sched", "build/bench/bench_sched build/bench.jsonl", "build/bench/bench_sched")
+bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh build/tools/mkmodel build/bitnet-b1.58-2b-4t/bitnet-b1.58-2b-4t build/bitnet-b1.58-large/bitnet-b1.58-large")
 
--- The main job: the default model on its default prompt.
-emit("build run: run_bench build/stories260k/stories260k\n  name = stories260k\n  cmd = build/stories260k/stories260k -p \"Once upon a time\" -n 200")
+-- The main job: the default model on its default prompt, or a synthetic
+-- model at a real shape when the data folder lacks it.
+emit("build run: run_bench tests/run-main.sh build/stories260k/stories260k build/bitnet-b1.58-large/bitnet-b1.58-large build/tools/mkmodel\n  name = main\n  cmd = tests/run-main.sh $data")
 
 emit("build bench: phony %s", table.concat(benches, " "))
 emit("build build/tests/always: phony")

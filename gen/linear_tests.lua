@@ -92,11 +92,14 @@ local function main()
     for _, family in ipairs({ "mad", "lut" }) do
       local encodings = family == "mad" and lowbit.mad_encodings(isa, features, wtype) or { "planes" }
       for _, encoding in ipairs(encodings) do
-        for _, s in ipairs(shapes) do
-          plan.kernels[#plan.kernels + 1] = lowbit.instance(isa, features, plan_mod.signatures, {
+        for i, s in ipairs(shapes) do
+          local k = lowbit.instance(isa, features, plan_mod.signatures, {
             wtype = wtype, family = family, encoding = encoding, rows = s[1], cols = s[2],
             name = string.format("linear_%s_%s_%s_%dx%d", wtype, family, encoding, s[1], s[2]),
           })
+          -- in a model, activations shared with a wider-padded layer have a longer stride
+          if i % 2 == 0 then k.params.x_stride = k.params.cols_pad + 64 end
+          plan.kernels[#plan.kernels + 1] = k
         end
       end
     end

@@ -39,7 +39,6 @@ M.wtypes = {
 local codes_per_byte = { code2 = 4, code4 = 2, trit5 = 5 }
 
 local function round_up(x, m) return (x + m - 1) // m * m end
-local function gcd(a, b) while b ~= 0 do a, b = b, a % b end return a end
 
 local function fail(p, msg) error(string.format("%s: %s", p.name or "linear", msg), 0) end
 
@@ -71,15 +70,11 @@ function M.derive(p)
   p.per_tensor = p.wtype == "ternary"
   p.sb = p.per_tensor and 0 or p.scale_block
   p.slab_cols = M.slab_cols(p)
-  local unit = p.slab_cols
-  if not p.per_tensor then
-    if math.type(p.sb) ~= "integer" or p.sb <= 0 or p.sb % p.slab_cols ~= 0 then
-      fail(p, string.format("scale_block must be a positive multiple of %d columns", p.slab_cols))
-    end
-    unit = p.sb // gcd(p.sb, unit) * unit
+  if not p.per_tensor and (math.type(p.sb) ~= "integer" or p.sb <= 0 or p.sb % p.slab_cols ~= 0) then
+    fail(p, string.format("scale_block must be a positive multiple of %d columns", p.slab_cols))
   end
   p.rows_pad = round_up(p.rows, p.rg)
-  p.cols_pad = round_up(p.cols, unit)
+  p.cols_pad = round_up(p.cols, p.per_tensor and p.slab_cols or p.sb)  -- whole slabs and scale blocks
   p.groups = p.rows_pad // p.rg
   p.slabs = p.cols_pad // p.slab_cols
   if p.family == "mad" then

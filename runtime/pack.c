@@ -113,28 +113,40 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
 }
 
 /* Ternary: one scale for the tensor.  An already-ternary tensor {-s, 0, s}
- * keeps s exactly; anything else gets BitNet's absmean. */
-static float ternary_scale(const float *w, size_t n)
+ * keeps s exactly (*exact set); anything else gets BitNet's absmean. */
+static float ternary_scale(const float *w, size_t n, bool *exact)
 {
-    float s = 0.0f;
+    /* |w| compared as bits (same order as the floats) */
+    uint32_t max_bits = 0;
     double abs_sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        s = fmaxf(s, fabsf(w[i]));
-        abs_sum += fabsf(w[i]);
+    for (size_t i0 = 0; i0 < n; i0 += 4096) {
+        float part = 0.0f;  /* float partial sums of 4096, added up in double */
+        for (size_t i = i0; i < n && i < i0 + 4096; i++) {
+            const uint32_t bits = f32_bits(w[i]) & 0x7fffffffu;
+            max_bits = bits > max_bits ? bits : max_bits;
+            part += fabsf(w[i]);
+        }
+        abs_sum += part;
     }
-    bool exact = true;
-    for (size_t i = 0; i < n && exact; i++)
-        exact = w[i] == 0.0f || fabsf(w[i]) == s;
-    if (exact)
+    const float s = f32_from_bits(max_bits);
+    size_t other = 0;  /* values that are neither 0 nor +-s */
+    for (size_t i = 0; i < n; i++)
+        other += w[i] != 0.0f && fabsf(w[i]) != s;
+    *exact = other == 0 && s > 0.0f;
+    if (other == 0)
         return s > 0.0f ? s : 1.0f;
     const float mean = (float)(abs_sum / (double)n);
     return mean > 0.0f ? mean : 1.0f;
 }
 
+/* round(v) to nearest, ties to even, clamped to [lo, hi].  Clamping first
+ * keeps |v| small, so adding and removing 1.5 * 2^23 rounds exactly as
+ * nearbyintf does, without a libm call per weight (NaN maps to lo). */
 static int clamp_round(float v, int lo, int hi)
 {
-    const float r = nearbyintf(v);
-    return r < (float)lo ? lo : r > (float)hi ? hi : (int)r;
+    v = v > (float)lo ? v : (float)lo;
+    v = v < (float)hi ? v : (float)hi;
+    return (int)((v + 0x1.8p23f) - 0x1.8p23f);
 }
 
 /* Codes u = w + offset of the whole padded matrix (padding holds w = 0),
@@ -144,10 +156,18 @@ static void quantize(const struct pack_layout *l, const float *w, uint8_t *codes
     const size_t cp = (size_t)l->cols_pad;
     memset(codes, l->offset, (size_t)l->rows_pad * cp);
     if (l->sb == 0) {
-        const float s = ternary_scale(w, (size_t)l->rows * (size_t)l->cols);
-        for (int64_t r = 0; r < l->rows; r++)
-            for (int64_t c = 0; c < l->cols; c++)
-                codes[r * cp + c] = (uint8_t)(clamp_round(w[r * l->cols + c] / s, -1, 1) + l->offset);
+        bool exact;
+        const float s = ternary_scale(w, (size_t)l->rows * (size_t)l->cols, &exact);
+        for (int64_t r = 0; r < l->rows; r++) {
+            const float *wr = w + r * l->cols;
+            uint8_t *cr = codes + r * cp;
+            if (exact)  /* w / s is exactly -1, 0 or 1: its sign */
+                for (int64_t c = 0; c < l->cols; c++)
+                    cr[c] = (uint8_t)((wr[c] > 0.0f) - (wr[c] < 0.0f) + l->offset);
+            else
+                for (int64_t c = 0; c < l->cols; c++)
+                    cr[c] = (uint8_t)(clamp_round(wr[c] / s, -1, 1) + l->offset);
+        }
         memcpy(dst + l->scale_offset, &s, sizeof s);
         return;
     }
@@ -174,26 +194,22 @@ static void quantize(const struct pack_layout *l, const float *w, uint8_t *codes
 static void lay_out_mad(const struct pack_layout *l, const uint8_t *codes, uint8_t *dst)
 {
     const size_t cp = (size_t)l->cols_pad, slabs = cp / (size_t)l->slab_cols;
-    const int per_byte = l->slab_cols / 4;
     for (size_t g = 0; g < (size_t)(l->rows_pad / l->rg); g++)
         for (size_t s = 0; s < slabs; s++) {
             uint8_t *slab = dst + (g * slabs + s) * l->slab_bytes;
             for (int r = 0; r < l->rg; r++)
                 for (int q = 0; q < 4; q++) {
                     const uint8_t *u = codes + (g * l->rg + (size_t)r) * cp + s * (size_t)l->slab_cols + q;
-                    unsigned byte = 0;
-                    for (int j = per_byte - 1; j >= 0; j--) {
-                        const unsigned v = u[4 * j];
-                        if (l->enc == PACK_TRIT5)
-                            byte = byte * 3 + v;
-                        else if (l->enc == PACK_CODE2)
-                            byte |= v << (2 * j);
-                        else
-                            byte |= v << (4 * j);
+                    unsigned byte;
+                    if (l->enc == PACK_TRIT5) {
+                        byte = u[0] + 3 * (u[4] + 3 * (u[8] + 3 * (u[12] + 3 * u[16])));
+                        if (byte > 121)  /* the negated tuple, 242 - c, with the top bit set */
+                            byte = 128 + (242 - byte);
+                    } else if (l->enc == PACK_CODE2) {
+                        byte = u[0] | u[4] << 2 | u[8] << 4 | (unsigned)u[12] << 6;
+                    } else {
+                        byte = u[0] | u[4] << 4;
                     }
-                    /* trit5: the tuple or its negation (242 - c) with the top bit set */
-                    if (l->enc == PACK_TRIT5 && byte > 121)
-                        byte = 128 + (242 - byte);
                     slab[r * 4 + q] = (uint8_t)byte;
                 }
         }
@@ -226,6 +242,11 @@ static void lay_out_lut(const struct pack_layout *l, const uint8_t *codes, uint8
 
 int pack_f32(const struct pack_layout *l, const float *w, void *dst)
 {
+    size_t non_finite = 0;
+    for (size_t i = 0; i < (size_t)l->rows * (size_t)l->cols; i++)
+        non_finite += (f32_bits(w[i]) & 0x7f800000u) == 0x7f800000u;
+    if (non_finite)
+        return ryot_fail("%zu weights are NaN or infinite", non_finite);
     uint8_t *codes = malloc((size_t)l->rows_pad * (size_t)l->cols_pad);
     if (!codes)
         return ryot_fail("packing %lldx%lld weights: out of memory", (long long)l->rows, (long long)l->cols);
@@ -261,8 +282,11 @@ int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct
         ryot_fail("%s: tensor '%s': cannot convert %s to F32", wf->path, name, dtype_name(t->type));
     else if (!(dst = arena_alloc(store, l.bytes, 64)))
         rc = -1;
-    else
-        rc = pack_f32(&l, w, dst);
+    else if ((rc = pack_f32(&l, w, dst)) != 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", ryot_last_error());
+        ryot_fail("%s: tensor '%s': %s", wf->path, name, why);
+    }
     free(w);
     if (rc != 0)
         return -1;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "bandwidth.h"
 #include "error.h"
 #include "f16.h"
@@ -203,13 +204,19 @@ int main(int argc, char **argv)
     if (!(jsonl = fopen(path, "a")))
         ryot_die("cannot open %s for appending", path);
 
+    /* the caches in an arena, as the forward pass keeps them (huge pages) */
+    struct arena caches;
+    if (arena_init(&caches, 2 * LAYERS * layer_bytes + 2 * ARENA_ALIGN) != 0)
+        ryot_die("%s", ryot_last_error());
     struct buffers b;
     b.out = alloc(sizeof(float) * CHUNK * QD);
     b.q = alloc(sizeof(float) * CHUNK * QD);
     b.k_new = alloc(sizeof(float) * CHUNK * KVD);
     b.v_new = alloc(sizeof(float) * CHUNK * KVD);
-    b.k_cache = alloc(LAYERS * layer_bytes);
-    b.v_cache = alloc(LAYERS * layer_bytes);
+    b.k_cache = arena_alloc(&caches, LAYERS * layer_bytes, 0);
+    b.v_cache = arena_alloc(&caches, LAYERS * layer_bytes, 0);
+    if (!b.k_cache || !b.v_cache)
+        ryot_die("%s", ryot_last_error());
     b.scratch = alloc({{k.scratch_shared_bytes}} + MAX_THREADS * (size_t){{k.scratch_thread_bytes}});
     b.naive = (struct naive){ .out = b.out, .q = b.q, .k_new = b.k_new, .v_new = b.v_new,
                               .k = alloc(sizeof(float) * NKV * SEQ * HD), .v = alloc(sizeof(float) * NKV * SEQ * HD),
