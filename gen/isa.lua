@@ -32,7 +32,7 @@ M.isas = {
       -- slab's bytes (rq: row-major).  g = 4: a plane's nibble indexes a
       -- table of 16 subset sums, kept exact in int16 (lo/hi byte tables)
       linear_lut = { rg = 4, q = 1, order = "rq", g = 4, rows_per_task = 64, token_tile = 4 },
-      attention = { q_rows = 64, kv_tile = 64, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
+      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
     },
   },
   avx2 = {
@@ -53,15 +53,19 @@ M.isas = {
         int4 = { family = "mad", encoding = "code4", scale_block = 64 },
       },
       -- rg: rows per group = int32 lanes of a vector; gemv_groups: row
-      -- groups sharing each activation broadcast in GEMV; gemm_groups x
+      -- groups sharing each activation broadcast in GEMV; gemv_prefetch:
+      -- GEMV prefetches the tile this many tiles ahead into L2 (0: off;
+      -- 1 took 2-thread decode from ~0.85 to ~1.0 of read bandwidth on
+      -- 2B4T's large ternary shapes); gemm_groups x
       -- gemm_tokens: the GEMM micro-tile of accumulators; k_chunk: columns
       -- unpacked at once in GEMM; token_tile: tokens per pass over the
       -- weights in GEMM; rows_per_task: rows per parallel_for chunk
-      linear_mad = { rg = 8, gemv_groups = 4, gemm_groups = 2, gemm_tokens = 4, k_chunk = 512,
+      linear_mad = { rg = 8, gemv_groups = 4, gemv_prefetch = 1, gemm_groups = 2, gemm_tokens = 4, k_chunk = 512,
                      token_tile = 64, rows_per_task = 64 },
       -- 16 rows per 128-bit lane, q = 2 lanes (one group each) per slab
-      linear_lut = { rg = 16, q = 2, order = "qr", g = 4, gemv_groups = 2, token_tile = 4, rows_per_task = 64 },
-      attention = { q_rows = 64, kv_tile = 64, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
+      linear_lut = { rg = 16, q = 2, order = "qr", g = 4, gemv_groups = 2, gemv_prefetch = 1, token_tile = 4,
+                     rows_per_task = 64 },
+      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
     },
   },
   avx512 = {
@@ -83,11 +87,12 @@ M.isas = {
         int4 = { family = "mad", encoding = "code4", scale_block = 64 },
       },
       -- see avx2; rg = 16 int32 lanes of a zmm
-      linear_mad = { rg = 16, gemv_groups = 4, gemm_groups = 2, gemm_tokens = 6, k_chunk = 512,
+      linear_mad = { rg = 16, gemv_groups = 4, gemv_prefetch = 1, gemm_groups = 2, gemm_tokens = 6, k_chunk = 512,
                      token_tile = 64, rows_per_task = 64 },
       -- 16 rows x q = 4 groups per vpermb (one 64-entry table holds 4 groups)
-      linear_lut = { rg = 16, q = 4, order = "rq", g = 4, gemv_groups = 2, token_tile = 4, rows_per_task = 64 },
-      attention = { q_rows = 64, kv_tile = 64, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
+      linear_lut = { rg = 16, q = 4, order = "rq", g = 4, gemv_groups = 2, gemv_prefetch = 1, token_tile = 4,
+                     rows_per_task = 64 },
+      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
     },
   },
   neon = {
@@ -115,7 +120,7 @@ M.isas = {
       -- slab's bytes (rq: row-major).  g = 4: a plane's nibble indexes a
       -- table of 16 subset sums, kept exact in int16 (lo/hi byte tables)
       linear_lut = { rg = 4, q = 1, order = "rq", g = 4, rows_per_task = 64, token_tile = 4 },
-      attention = { q_rows = 64, kv_tile = 64, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
+      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
     },
   },
 }

@@ -218,10 +218,14 @@ int main(int argc, char **argv)
         ryot_die("cannot open %s for appending", argv[1]);
     struct sched *scheds[MAX_THREADS + 1] = { 0 };
     double read_bw[MAX_THREADS + 1] = { 0 };
-    for (int th = 1; th <= MAX_THREADS; th++) {
+    /* most threads first: a pinned scheduler pins its creator, and a later
+     * one spreads its workers over the creator's CPUs only */
+    for (int th = MAX_THREADS; th >= 1; th--) {
         scheds[th] = sched_create(th, true);
         if (!scheds[th])
             ryot_die("%s", ryot_last_error());
+    }
+    for (int th = 1; th <= MAX_THREADS; th++) {
         read_bw[th] = measure_read_bandwidth(scheds[th], (size_t)1 << 30, 5);
         if (read_bw[th] <= 0)
             ryot_die("%s", ryot_last_error());

@@ -41,7 +41,8 @@ for _, isa_name in ipairs({ "scalar", "avx2", "avx512", "neon" }) do
       a.cache_head_stride * elem % 64 == 0 and a.cache_head_stride >= 300 * shape.head_dim
       and a.cache_layer_bytes == shape.n_kv_heads * a.cache_head_stride * elem)
     t.check(what .. ": a prefill tile holds q_rows rows, or one position",
-      a.rows <= math.max(a.q_rows, a.group) and a.r_pad % a.lanes == 0 and a.kv_tile % a.lanes == 0)
+      a.rows <= math.max(a.q_rows, a.group) and a.r_pad % a.lanes == 0 and a.kv_tile % a.lanes == 0
+      and a.decode_tile % a.lanes == 0)
     if a.lanes > 1 then
       t.check(what .. ": register blocks fit the vector registers",
         a.score_keys * a.score_rvecs + a.score_rvecs + 1 <= regs

@@ -2,8 +2,7 @@
 //@ -- avx2/).  The ISA's vector primitives come first, each set guarded so that several instances
 //@ -- can share one file; the kernel below is written once against them.  Parameters: gen/attention.lua.
 //@ local L, G, HD, HDP, NKV = lanes, group, head_dim, hd_pad, n_kv_heads
-//@ local RP, KVT = r_pad, kv_tile
-//@ local row_bytes = head_dim * (kv_type == "f16" and 2 or 4)
+//@ local RP, KVT, DT = r_pad, kv_tile, decode_tile
 //@ local CT = kv_type == "f16" and "uint16_t" or "float"
 //@ local load_kv = kv_type == "f16" and "attn_load_f16" or "attn_loadu"
 //@ -- 2^f on [-1/2, 1/2]: Taylor coefficients ln(2)^k / k!, relative error below 2e-7
@@ -173,7 +172,8 @@ static inline void attn_store_f16(uint16_t *p, attn_vec v)
  * k_new and v_new (n rows) are first stored into the cache at positions
  * pos..pos+n-1; query i then sees positions 0..pos+i.  A task takes "rows",
  * the (query position, query head) pairs of one KV head's group, against a
- * range of cache positions, one tile of {{KVT}} positions at a time: the tile's
+ * range of cache positions, one tile at a time ({{KVT}} positions, {{DT}} when
+ * decoding): the tile's
  * scores, an online softmax (running max m and sum l in base-2 units; the
  * output accumulator is rescaled by 2^(m_old - m_new)), then P.V.  Only one
  * tile of scores ever exists, so scratch does not grow with the context.
@@ -398,27 +398,13 @@ static void {{name}}_prefill(void *ctx, size_t t0, size_t t1, int worker)
 
 /* ---- decode ---- */
 
-/* Cache row j of `rows` into L2 if j < n: decode reads the next tile while
- * it computes on this one, so memory keeps streaming through both phases. */
-static inline void {{name}}_prefetch_row(const {{CT}} *rows, int j, int n)
-{
-    if (j < n) {
-//@ for b = 0, row_bytes - 1, 64 do
-        _mm_prefetch((const char *)(rows + (size_t)j * {{HD}}) + {{b}}, _MM_HINT_T1);
-//@ end
-    }
-}
-
-/* sc[g][j] = scores of the group's queries qd against cache rows k[0..jn),
- * prefetching the next tile's K rows k_next[0..n_next).  Each row's
- * per-lane products go to red until {{L}} rows can be reduced at once. */
+/* sc[g][j] = scores of the group's queries qd against cache rows k[0..jn).
+ * Each row's per-lane products go to red until {{L}} rows can be reduced at once. */
 static void {{name}}_decode_scores(float *restrict sc, float *restrict red, const float *restrict qd,
-                                   const {{CT}} *restrict k, int jn, const {{CT}} *restrict k_next, int n_next)
+                                   const {{CT}} *restrict k, int jn)
 {
     for (int jb = 0; jb < jn; jb += {{L}}) {
         const int cnt = jn - jb < {{L}} ? jn - jb : {{L}};
-        for (int j = 0; j < cnt; j++)
-            {{name}}_prefetch_row(k_next, jb + j, n_next);
         for (int g0 = 0; g0 < {{G}}; g0 += {{dec_score_rows}})
             for (int j = 0; j < cnt; j++) {
                 const {{CT}} *row = k + (size_t)(jb + j) * {{HD}};
@@ -438,7 +424,7 @@ static void {{name}}_decode_scores(float *restrict sc, float *restrict red, cons
             }
         /* lanes from cnt on are stale; the softmax never looks at them */
         for (int g = 0; g < {{G}}; g++)
-            attn_store(sc + g * {{KVT}} + jb, attn_sum_lanes(red + g * {{L * L}}));
+            attn_store(sc + g * {{DT}} + jb, attn_sum_lanes(red + g * {{L * L}}));
     }
 }
 
@@ -447,7 +433,7 @@ static void {{name}}_decode_softmax(float *restrict sc, float *restrict m, float
 {
     const int full = jn / {{L}} * {{L}}, tail = jn - full;
     for (int g = 0; g < {{G}}; g++) {
-        float *s = sc + g * {{KVT}};
+        float *s = sc + g * {{DT}};
         attn_vec max = attn_set1(m[g]);
         for (int j = 0; j < full; j += {{L}})
             max = attn_max(max, attn_load(s + j));
@@ -473,21 +459,19 @@ static void {{name}}_decode_softmax(float *restrict sc, float *restrict m, float
 }
 
 /* o = o * corr + P.V for {{dec_pv_rows}} query heads x {{pv_dvecs}} vectors of head_dim from vector c0,
- * V read straight from the cache rows v[0..jn); prefetches rows v_next[0..n_next). */
+ * V read straight from the cache rows v[0..jn). */
 static inline void {{name}}_decode_pv_block(float *restrict o, const float *restrict p, const {{CT}} *restrict v,
-                                            const float *restrict corr, int jn, int c0,
-                                            const {{CT}} *restrict v_next, int n_next)
+                                            const float *restrict corr, int jn, int c0)
 {
 //@ for r = 0, dec_pv_rows - 1 do for c = 0, pv_dvecs - 1 do
     attn_vec o{{r}}_{{c}} = attn_mul(attn_load(o + {{r * HDP + c * L}}), attn_set1(corr[{{r}}]));
 //@ end end
     for (int j = 0; j < jn; j++) {
-        {{name}}_prefetch_row(v_next, j, n_next);
 //@ for c = 0, pv_dvecs - 1 do
         const attn_vec v{{c}} = {{name}}_row_vec(v + (size_t)j * {{HD}}, c0 + {{c}});
 //@ end
 //@ for r = 0, dec_pv_rows - 1 do
-        const attn_vec p{{r}} = attn_set1(p[{{r * KVT}} + j]);
+        const attn_vec p{{r}} = attn_set1(p[{{r * DT}} + j]);
 //@   for c = 0, pv_dvecs - 1 do
         o{{r}}_{{c}} = attn_fma(p{{r}}, v{{c}}, o{{r}}_{{c}});
 //@   end
@@ -516,15 +500,15 @@ static void {{name}}_decode_range(const struct {{name}}_args *a, unsigned char *
         m[g] = -1e30f;  /* finite, so 2^(m_old - m_new) is 0 rather than NaN */
         l[g] = 0.0f;
     }
-    for (int j0 = j_begin; j0 < j_end; j0 += {{KVT}}) {
-        const int jn = j_end - j0 < {{KVT}} ? j_end - j0 : {{KVT}};
-        const int n_next = j_end - (j0 + jn) < {{KVT}} ? j_end - (j0 + jn) : {{KVT}};
-        {{name}}_decode_scores(sc, red, qd, k + (size_t)j0 * {{HD}}, jn, k + (size_t)(j0 + jn) * {{HD}}, n_next);
+    /* small tiles: K and V stream in turns of a few KB, and stay in L1 */
+    for (int j0 = j_begin; j0 < j_end; j0 += {{DT}}) {
+        const int jn = j_end - j0 < {{DT}} ? j_end - j0 : {{DT}};
+        {{name}}_decode_scores(sc, red, qd, k + (size_t)j0 * {{HD}}, jn);
         {{name}}_decode_softmax(sc, m, l, corr, jn);
         for (int g = 0; g < {{G}}; g += {{dec_pv_rows}})
-            for (int c = 0; c < {{hd_vecs}}; c += {{pv_dvecs}})  /* the first block prefetches */
-                {{name}}_decode_pv_block(o + g * {{HDP}} + c * {{L}}, sc + g * {{KVT}}, v + (size_t)j0 * {{HD}},
-                                         corr + g, jn, c, v + (size_t)(j0 + jn) * {{HD}}, g + c == 0 ? n_next : 0);
+            for (int c = 0; c < {{hd_vecs}}; c += {{pv_dvecs}})
+                {{name}}_decode_pv_block(o + g * {{HDP}} + c * {{L}}, sc + g * {{DT}}, v + (size_t)j0 * {{HD}},
+                                         corr + g, jn, c);
     }
 }
 

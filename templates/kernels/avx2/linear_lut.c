@@ -99,8 +99,12 @@ static inline __attribute__((always_inline)) void {{name}}_tile(const struct {{n
                 const __m256i weight = _mm256_set1_epi16((short)(1 << p));
 #pragma GCC unroll {{gemv_groups}}
                 for (int i = 0; i < ng; i++) {
-                    const __m256i bytes =
-                        _mm256_load_si256((const void *)(a->w + ((g + i) * {{slabs}} + s) * {{slab_bytes}} + p * 32));
+                    const uint8_t *slab = a->w + ((g + i) * {{slabs}} + s) * {{slab_bytes}} + p * 32;
+                    const __m256i bytes = _mm256_load_si256((const void *)slab);
+//@ if gemv_prefetch > 0 then
+                    /* the same plane of a tile {{gemv_prefetch}} ahead, into L2 */
+                    _mm_prefetch((const char *)(slab + {{gemv_prefetch * gemv_groups * slabs * slab_bytes}}), _MM_HINT_T1);
+//@ end
                     const __m256i idx_a = _mm256_and_si256(bytes, low_nibble);
                     const __m256i idx_b = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low_nibble);
 #pragma GCC unroll {{token_tile}}

@@ -120,7 +120,14 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
             struct {{name}}_slab slab[{{gemv_groups}}];
 #pragma GCC unroll {{gemv_groups}}
             for (int i = 0; i < ng; i++)
+            {
                 slab[i] = {{name}}_load(w[i] + s * 32);
+//@ if gemv_prefetch > 0 then
+                /* the same slab of a tile {{gemv_prefetch}} ahead, into L2: the hardware
+                 * prefetchers lose the streams at every tile change */
+                _mm_prefetch((const char *)(w[i] + s * 32 + {{gemv_prefetch * gemv_groups * slabs * 32}}), _MM_HINT_T1);
+//@ end
+            }
 #pragma GCC unroll {{P}}
             for (int j = 0; j < {{P}}; j++) {
                 const __m256i xb = {{name}}_bcast(x + s * {{slab_cols}} + 4 * j);

@@ -114,8 +114,12 @@ static inline __attribute__((always_inline)) void {{name}}_tile(const struct {{n
                 const __m512i weight_u8 = _mm512_set1_epi8((char)(1 << p)), weight_s8 = weight_u8;
 #pragma GCC unroll {{gemv_groups}}
                 for (int i = 0; i < ng; i++) {
-                    const __m512i bytes =
-                        _mm512_load_si512((const void *)(a->w + ((g + i) * {{slabs}} + s) * {{slab_bytes}} + p * 64));
+                    const uint8_t *slab = a->w + ((g + i) * {{slabs}} + s) * {{slab_bytes}} + p * 64;
+                    const __m512i bytes = _mm512_load_si512((const void *)slab);
+//@ if gemv_prefetch > 0 then
+                    /* the same plane of a tile {{gemv_prefetch}} ahead, into L2 */
+                    _mm_prefetch((const char *)(slab + {{gemv_prefetch * gemv_groups * slabs * slab_bytes}}), _MM_HINT_T1);
+//@ end
                     /* (bytes & 0x0f) | group_of, and the same for the high nibbles */
                     const __m512i idx_a = _mm512_ternarylogic_epi32(bytes, low_nibble, group_of, 0xea);
                     const __m512i idx_b = _mm512_ternarylogic_epi32(_mm512_srli_epi16(bytes, 4), low_nibble, group_of, 0xea);

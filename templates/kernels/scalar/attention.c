@@ -6,8 +6,8 @@
  * k_new and v_new (n rows) are first stored into the cache at positions
  * pos..pos+n-1; query i then sees positions 0..pos+i.  A task takes "rows",
  * the (query position, query head) pairs of one KV head's group, against a
- * range of cache positions, one tile of {{kv_tile}} positions at a time: the
- * tile's scores, an online softmax (running max m and sum l in base-2 units;
+ * range of cache positions, one tile at a time ({{kv_tile}} positions, {{decode_tile}}
+ * when decoding): the tile's scores, an online softmax (running max m and sum l in base-2 units;
  * the output accumulator is rescaled by 2^(m_old - m_new)), then P.V.  Only
  * one tile of scores ever exists, so scratch does not grow with the context.
  * Prefill tasks are (KV head, {{q_tile}} query positions); a decode step (n = 1)
@@ -64,9 +64,10 @@ static void {{name}}_load_tile(float *restrict dst, const {{CT}} *restrict src, 
 }
 
 /* Attend `rows` loaded queries of KV head h to cache positions
- * [j_begin, j_end): leaves the unnormalized output o, running max m and
- * sum l of each row in scratch. */
-static void {{name}}_attend(const struct {{name}}_args *a, unsigned char *mine, int h, int rows, int j_begin, int j_end)
+ * [j_begin, j_end), `tile` positions at a time: leaves the unnormalized
+ * output o, running max m and sum l of each row in scratch. */
+static void {{name}}_attend(const struct {{name}}_args *a, unsigned char *mine, int h, int rows, int j_begin, int j_end,
+                            int tile)
 {
     const float *qt = (const float *)(mine + {{scratch.qt}}), *qpos = (const float *)(mine + {{scratch.qpos}});
     float *st = (float *)(mine + {{scratch.st}}), *kt = (float *)(mine + {{scratch.kt}});
@@ -78,13 +79,13 @@ static void {{name}}_attend(const struct {{name}}_args *a, unsigned char *mine, 
         for (int d = 0; d < {{HD}}; d++)
             o[r * {{HDP}} + d] = 0.0f;
     }
-    for (int j0 = j_begin; j0 < j_end; j0 += {{kv_tile}}) {
-        const int jn = j_end - j0 < {{kv_tile}} ? j_end - j0 : {{kv_tile}};
+    for (int j0 = j_begin; j0 < j_end; j0 += tile) {
+        const int jn = j_end - j0 < tile ? j_end - j0 : tile;
         {{name}}_load_tile(kt, a->k + (size_t)h * {{cache_head_stride}} + (size_t)j0 * {{HD}}, jn);
         {{name}}_load_tile(vt, a->v + (size_t)h * {{cache_head_stride}} + (size_t)j0 * {{HD}}, jn);
         for (int r = 0; r < rows; r++) {
             const float *qr = qt + r * {{HD}};
-            float *s = st + r * {{kv_tile}}, *out = o + r * {{HDP}};
+            float *s = st + r * tile, *out = o + r * {{HDP}};
             float max = m[r];
             for (int j = 0; j < jn; j++) {
                 float dot = 0.0f;
@@ -127,7 +128,7 @@ static void {{name}}_prefill(void *ctx, size_t t0, size_t t1, int worker)
         const int h = (int)(t % {{NKV}}), i0 = (int)(t / {{NKV}}) * {{q_tile}};
         const int nq = a->n - i0 < {{q_tile}} ? a->n - i0 : {{q_tile}};
         {{name}}_load_queries(a, mine, h, i0, nq);
-        {{name}}_attend(a, mine, h, nq * {{G}}, 0, a->pos + i0 + nq);
+        {{name}}_attend(a, mine, h, nq * {{G}}, 0, a->pos + i0 + nq, {{kv_tile}});
         {{name}}_finish(a, (const float *)(mine + {{scratch.o}}), (const float *)(mine + {{scratch.l}}), h, i0,
                         nq * {{G}});
     }
@@ -138,7 +139,7 @@ static void {{name}}_prefill(void *ctx, size_t t0, size_t t1, int worker)
 static void {{name}}_decode_range(const struct {{name}}_args *a, unsigned char *mine, int h, int j_begin, int j_end)
 {
     {{name}}_load_queries(a, mine, h, 0, 1);
-    {{name}}_attend(a, mine, h, {{G}}, j_begin, j_end);
+    {{name}}_attend(a, mine, h, {{G}}, j_begin, j_end, {{decode_tile}});
 }
 
 /* Flash-decoding: the step's {{NKV}} x (pos + 1) (KV head, position) pairs are
