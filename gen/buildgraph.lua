@@ -16,6 +16,7 @@ local runtime = {
 local runtime_tests = {
   { name = "test_arena", flavor = "asan" },
   { name = "test_bind", flavor = "asan" },
+  { name = "test_pack", flavor = "asan" },
   { name = "test_sched", flavor = "tsan", count_mallocs = true },
   { name = "test_deque", flavor = "tsan" },
   { name = "test_weights", flavor = "asan", args = "$data" },
@@ -186,6 +187,30 @@ for _, t in ipairs(lua_tests) do
   test_edge(t, "$lua " .. src, src .. " " .. generator_inputs)
 end
 
+-- Low-bit linear kernels at odd and edge shapes and the 2B4T shapes, and the
+-- forward wiring of a model's quantizer and linear kernels against f32, both
+-- rendered by gen/linear_tests.lua, for every ISA this machine runs.
+for _, isa in ipairs(runnable) do
+  local feats = table.concat(features_of(isa), " ")
+  local flags = isa_mod.cflags(isa, features_of(isa))
+  local function rendered(dir, args, main)
+    emit("build %s/kernels.h %s/kernels.c %s/%s.c: gen_script gen/linear_tests.lua | %s %s\n  script = gen/linear_tests.lua\n  args = --isa %s --features \"%s\" --out %s %s",
+      dir, dir, dir, main, generator_inputs, template_inputs, isa, feats, dir, args)
+    for _, f in ipairs({ "kernels", main }) do
+      emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s -iquote tests", dir, f, dir, f, dir, flags, dir)
+    end
+    emit("build %s/%s: link %s/%s.o %s/kernels.o build/rt/libryot.a", dir, main, dir, main, dir)
+    return dir .. "/" .. main
+  end
+  local exe = rendered("build/linear_tests/" .. isa, "", "kernel_tests")
+  test_edge("linear-kernels-" .. isa, exe, exe)
+  for _, model in ipairs({ "models/bitnet-tiny.lua", "tests/lowbit/llama-int4-odd.lua" }) do
+    local name = model:match("([^/]+)%.lua$")
+    exe = rendered(string.format("build/linear_tests/%s-%s", name, isa), "--model " .. model, "lowbit_forward")
+    test_edge(string.format("lowbit-forward-%s-%s", name, isa), exe, exe)
+  end
+end
+
 -- Tuning a tiny model end to end with a tiny search space.
 test_edge("tune-e2e", "$lua tests/gen/test_tune_e2e.lua " .. cfg.isa .. " build/rt/libryot.a",
   "tests/gen/test_tune_e2e.lua build/rt/libryot.a " .. generator_inputs .. " " .. template_inputs)
@@ -202,6 +227,20 @@ emit("build build/bench/always: phony")
 emit("build build/bench/bench_sched.o: cc tests/bench/bench_sched.c\n  opt = -O2 -march=native")
 emit("build build/bench/bench_sched: link build/bench/bench_sched.o build/rt/libryot.a")
 bench_edge("sched", "build/bench/bench_sched build/bench.jsonl", "build/bench/bench_sched")
+-- Low-bit linear kernels at the 2B4T shapes against the scalar reference
+-- and the measured read bandwidth (gen/bench_linear.lua).
+do
+  local dir, feats = "build/bench/linear", features_of(cfg.isa)
+  emit("build %s/%s/kernels.h %s/%s/kernels.c %s/scalar/kernels.h %s/scalar/kernels.c %s/bench.c: gen_script gen/bench_linear.lua | %s %s\n  script = gen/bench_linear.lua\n  args = --isa %s --features \"%s\" --out %s",
+    dir, cfg.isa, dir, cfg.isa, dir, dir, dir, generator_inputs, template_inputs, cfg.isa, table.concat(feats, " "), dir)
+  emit("build %s/%s/kernels.o: cc %s/%s/kernels.c\n  extra = %s -iquote %s/%s", dir, cfg.isa, dir, cfg.isa,
+    isa_mod.cflags(cfg.isa, feats), dir, cfg.isa)
+  emit("build %s/scalar/kernels.o: cc %s/scalar/kernels.c\n  extra = -iquote %s/scalar", dir, dir, dir)
+  emit("build %s/bench.o: cc %s/bench.c || %s/%s/kernels.h %s/scalar/kernels.h\n  extra = -iquote %s", dir, dir, dir,
+    cfg.isa, dir, dir)
+  emit("build %s/bench: link %s/bench.o %s/%s/kernels.o %s/scalar/kernels.o build/rt/libryot.a", dir, dir, dir, cfg.isa, dir)
+  bench_edge("linear", dir .. "/bench build/bench.jsonl", dir .. "/bench")
+end
 bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh build/tools/mkmodel build/bitnet-b1.58-2b-4t/bitnet-b1.58-2b-4t build/bitnet-b1.58-large/bitnet-b1.58-large")
 
 -- The main job: the default model on its default prompt, or a synthetic

@@ -32,13 +32,10 @@ static const float *bind_f32(const struct weight_file *wf, struct arena *store, 
     float *dst = arena_alloc(store, (size_t)n * sizeof(float), 0);
     if (!dst)
         return NULL;
-    if (tensor_to_f32(t, 0, n, dst) != 0) {
+    if (tensor_to_f32(t, 0, n, dst) != 0) {  /* applies t->scale */
         ryot_fail("%s: tensor '%s': cannot convert %s to F32", wf->path, name, dtype_name(t->type));
         return NULL;
     }
-    if (t->scale != 1.0f)
-        for (int64_t i = 0; i < n; i++)
-            dst[i] *= t->scale;
     return dst;
 }
 

@@ -35,7 +35,7 @@ enum {
 static const char *const kernel_lines[] = {
 //@ for _, k in ipairs(plan.kernels) do
 //@   local p = {}
-//@   for key, v in pairs(k.params) do if key ~= "name" then p[#p + 1] = key .. "=" .. tostring(v) end end
+//@   for key, v in pairs(k.params) do if key ~= "name" and type(v) ~= "table" then p[#p + 1] = key .. "=" .. tostring(v) end end
 //@   table.sort(p)
     "{{k.name}} ({{k.source}}: {{table.concat(p, ' ')}})",
 //@ end

@@ -157,6 +157,17 @@ int main(void)
     check_int8(&wf, &store, "emb.q8", q8_values, Q8_COLS);
     group_end();
 
+    group_begin("f32 binding applies a tensor's own scale exactly once");
+    struct tensor *scaled = (struct tensor *)weight_file_find(&wf, "emb.f16");
+    scaled->scale = 2.0f;
+    const float *f = bind_matrix_f32(&wf, &store, "emb.f16", ROWS, COLS);
+    CHECK(f != NULL, "%s", ryot_last_error());
+    for (int i = 0; f && i < ROWS * COLS; i++)
+        CHECK(f[i] == 2.0f * f16_to_f32(f16_table[i]), "element %d: %g, want %g", i, f[i],
+              2.0f * f16_to_f32(f16_table[i]));
+    scaled->scale = 1.0f;
+    group_end();
+
     group_begin("errors name file, tensor and problem");
     const float *scale;
     CHECK_FAILS(bind_matrix_f16(&wf, &store, "emb.nope", ROWS, COLS), path, "'emb.nope' is missing");
