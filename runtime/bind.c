@@ -36,6 +36,7 @@ static const float *bind_f32(const struct weight_file *wf, struct arena *store, 
         ryot_fail("%s: tensor '%s': cannot convert %s to F32", wf->path, name, dtype_name(t->type));
         return NULL;
     }
+    weight_file_release(wf, t);
     return dst;
 }
 
@@ -93,6 +94,7 @@ const uint16_t *bind_matrix_f16(const struct weight_file *wf, struct arena *stor
         }
     }
     free(row);
+    weight_file_release(wf, t);
     return dst;
 }
 
@@ -137,6 +139,7 @@ const int8_t *bind_matrix_int8(const struct weight_file *wf, struct arena *store
             dst[r * stride + c] = (int8_t)((row[c] * inv + 0x1.8p23f) - 0x1.8p23f);
     }
     free(row);
+    weight_file_release(wf, t);
     *row_scale = scale;
     return dst;
 }

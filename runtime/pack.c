@@ -290,6 +290,7 @@ int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct
     free(w);
     if (rc != 0)
         return -1;
+    weight_file_release(wf, t);
     snprintf(out->layout, sizeof out->layout, "%s", layout);
     out->rows = l.rows;
     out->cols = l.cols;

@@ -82,6 +82,11 @@ struct weight_file {
 int weight_file_open(struct weight_file *wf, const char *path);
 void weight_file_close(struct weight_file *wf);
 
+/* Drop t's pages of the mapped file from memory once a packed copy of it
+ * exists, so the two do not both count in the RSS.  t->data stays valid: it
+ * faults back in from the file if read again. */
+void weight_file_release(const struct weight_file *wf, const struct tensor *t);
+
 const struct tensor *weight_file_find(const struct weight_file *wf, const char *name);
 const struct weight_meta *weight_file_meta(const struct weight_file *wf, const char *key);
 

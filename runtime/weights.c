@@ -270,3 +270,14 @@ int tensor_to_f32(const struct tensor *t, int64_t first, int64_t n, float *dst)
             dst[i] *= t->scale;
     return 0;
 }
+
+void weight_file_release(const struct weight_file *wf, const struct tensor *t)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t map = (uintptr_t)wf->map, data = (uintptr_t)t->data;
+    if (!wf->map || data < map || data + t->nbytes > map + wf->map_size)
+        return;  /* not in the mapping (importer-owned memory) */
+    const uintptr_t begin = (data + page - 1) / page * page, end = (data + t->nbytes) / page * page;
+    if (begin < end)
+        madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
