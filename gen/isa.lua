@@ -5,53 +5,46 @@
 
 local M = {}
 
+-- Blocking defaults every ISA starts from; an ISA's own `defaults` replace
+-- these kind by kind (see the merge below).
+local common_defaults = {
+  -- tokens per forward step when prefilling
+  prefill_chunk = 64,
+  linear_f32 = { rows_per_task = 16 },
+  -- output head GEMV (vocab rows): 64 rows of a few KB per task
+  linear_f16 = { rows_per_task = 64 },
+  linear_int8 = { rows_per_task = 64 },
+  -- low-bit linear layers (gen/lowbit.lua): which family and encoding
+  -- each weight type uses, and its scale block (columns per f16 scale)
+  lowbit = {
+    ternary = { family = "mad", encoding = "code2" },
+    int2 = { family = "mad", encoding = "code2", scale_block = 128 },
+    int4 = { family = "mad", encoding = "code4", scale_block = 64 },
+  },
+  -- rg: rows per group (the rows one vector holds); rows_per_task: rows
+  -- per parallel_for chunk; token_tile: tokens per pass over the weights
+  -- in GEMM (bounds the per-token scratch: sums or tables on the stack)
+  linear_mad = { rg = 4, rows_per_task = 64, token_tile = 64 },
+  -- q: byte columns per slab (2q groups of g columns), order of a
+  -- slab's bytes (rq: row-major).  g = 4: a plane's nibble indexes a
+  -- table of 16 subset sums, kept exact in int16 (lo/hi byte tables)
+  linear_lut = { rg = 4, q = 1, order = "rq", g = 4, rows_per_task = 64, token_tile = 4 },
+  attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
+}
+
 M.isas = {
   scalar = {
     cflags = "",
     vector_bytes = 0,
     -- kernels/<dir>/ searched in order: the first that has the template wins
     template_dirs = { "scalar" },
-    defaults = {
-      prefill_chunk = 64,
-      linear_f32 = { rows_per_task = 16 },
-      -- output head GEMV (vocab rows): 64 rows of a few KB per task
-      linear_f16 = { rows_per_task = 64 },
-      linear_int8 = { rows_per_task = 64 },
-      -- low-bit linear layers (gen/lowbit.lua): which family and encoding
-      -- each weight type uses, and its scale block (columns per f16 scale)
-      lowbit = {
-        ternary = { family = "mad", encoding = "code2" },
-        int2 = { family = "mad", encoding = "code2", scale_block = 128 },
-        int4 = { family = "mad", encoding = "code4", scale_block = 64 },
-      },
-      -- rg: rows per group (the rows one vector holds); rows_per_task: rows
-      -- per parallel_for chunk; token_tile: tokens per pass over the weights
-      -- in GEMM (bounds the per-token scratch: sums or tables on the stack)
-      linear_mad = { rg = 4, rows_per_task = 64, token_tile = 64 },
-      -- q: byte columns per slab (2q groups of g columns), order of a
-      -- slab's bytes (rq: row-major).  g = 4: a plane's nibble indexes a
-      -- table of 16 subset sums, kept exact in int16 (lo/hi byte tables)
-      linear_lut = { rg = 4, q = 1, order = "rq", g = 4, rows_per_task = 64, token_tile = 4 },
-      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
-    },
+    defaults = {},
   },
   avx2 = {
     cflags = "-march=x86-64-v3",
     vector_bytes = 32,
     template_dirs = { "avx2", "scalar" },
     defaults = {
-      prefill_chunk = 64,
-      linear_f32 = { rows_per_task = 16 },
-      -- output head GEMV (vocab rows): 64 rows of a few KB per task
-      linear_f16 = { rows_per_task = 64 },
-      linear_int8 = { rows_per_task = 64 },
-      -- low-bit linear layers (gen/lowbit.lua): which family and encoding
-      -- each weight type uses, and its scale block (columns per f16 scale)
-      lowbit = {
-        ternary = { family = "mad", encoding = "code2" },
-        int2 = { family = "mad", encoding = "code2", scale_block = 128 },
-        int4 = { family = "mad", encoding = "code4", scale_block = 64 },
-      },
       -- rg: rows per group = int32 lanes of a vector; gemv_groups: row
       -- groups sharing each activation broadcast in GEMV; gemv_prefetch:
       -- GEMV prefetches the tile this many tiles ahead into L2 (0: off;
@@ -65,7 +58,6 @@ M.isas = {
       -- 16 rows per 128-bit lane, q = 2 lanes (one group each) per slab
       linear_lut = { rg = 16, q = 2, order = "qr", g = 4, gemv_groups = 2, gemv_prefetch = 1, token_tile = 4,
                      rows_per_task = 64 },
-      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
     },
   },
   avx512 = {
@@ -73,13 +65,6 @@ M.isas = {
     vector_bytes = 64,
     template_dirs = { "avx512", "avx2", "scalar" },
     defaults = {
-      prefill_chunk = 64,
-      linear_f32 = { rows_per_task = 16 },
-      -- output head GEMV (vocab rows): 64 rows of a few KB per task
-      linear_f16 = { rows_per_task = 64 },
-      linear_int8 = { rows_per_task = 64 },
-      -- low-bit linear layers (gen/lowbit.lua): which family and encoding
-      -- each weight type uses, and its scale block (columns per f16 scale);
       -- trit5 (1.6 bits per weight) needs VBMI, code2 is used without it
       lowbit = {
         ternary = { family = "mad", encoding = "trit5" },
@@ -92,38 +77,20 @@ M.isas = {
       -- 16 rows x q = 4 groups per vpermb (one 64-entry table holds 4 groups)
       linear_lut = { rg = 16, q = 4, order = "rq", g = 4, gemv_groups = 2, gemv_prefetch = 1, token_tile = 4,
                      rows_per_task = 64 },
-      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
     },
   },
   neon = {
     cflags = "-march=armv8.2-a+dotprod",
     vector_bytes = 16,
     template_dirs = { "neon", "scalar" },
-    defaults = {
-      prefill_chunk = 64,
-      linear_f32 = { rows_per_task = 16 },
-      -- output head GEMV (vocab rows): 64 rows of a few KB per task
-      linear_f16 = { rows_per_task = 64 },
-      linear_int8 = { rows_per_task = 64 },
-      -- low-bit linear layers (gen/lowbit.lua): which family and encoding
-      -- each weight type uses, and its scale block (columns per f16 scale)
-      lowbit = {
-        ternary = { family = "mad", encoding = "code2" },
-        int2 = { family = "mad", encoding = "code2", scale_block = 128 },
-        int4 = { family = "mad", encoding = "code4", scale_block = 64 },
-      },
-      -- rg: rows per group (the rows one vector holds); rows_per_task: rows
-      -- per parallel_for chunk; token_tile: tokens per pass over the weights
-      -- in GEMM (bounds the per-token scratch: sums or tables on the stack)
-      linear_mad = { rg = 4, rows_per_task = 64, token_tile = 64 },
-      -- q: byte columns per slab (2q groups of g columns), order of a
-      -- slab's bytes (rq: row-major).  g = 4: a plane's nibble indexes a
-      -- table of 16 subset sums, kept exact in int16 (lo/hi byte tables)
-      linear_lut = { rg = 4, q = 1, order = "rq", g = 4, rows_per_task = 64, token_tile = 4 },
-      attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
-    },
+    defaults = {},
   },
 }
+for _, isa in pairs(M.isas) do
+  for kind, v in pairs(common_defaults) do
+    if isa.defaults[kind] == nil then isa.defaults[kind] = v end
+  end
+end
 
 -- Search spaces of the autotuner (gen/tune.lua, tuning/README.md): per ISA
 -- and kernel kind, the values each blocking parameter may take.  Only kinds
