@@ -107,6 +107,7 @@ function M.derive(p, isa)
   }
   if simd then
     fields[#fields + 1] = { "corr", p.r_pad }                    -- rescale factors of a tile
+    fields[#fields + 1] = { "lsum", p.group * lanes }           -- decode: running sums per lane
     fields[#fields + 1] = { "qd", p.group * p.hd_pad }           -- decode: the group's queries
     fields[#fields + 1] = { "red", p.group * lanes * lanes }    -- decode: dot products to reduce
   end

@@ -29,7 +29,7 @@ local runtime_tests = {
 }
 
 -- Generator tests (Lua), run with lua5.4 from the top folder.
-local lua_tests = { "test_template", "test_model", "test_plan", "test_bitnet_plan", "test_tuning" }
+local lua_tests = { "test_template", "test_model", "test_plan", "test_bitnet_plan", "test_attention", "test_tuning" }
 
 local flavors = {
   rt = "$opt",
@@ -211,6 +211,19 @@ for _, isa in ipairs(runnable) do
   end
 end
 
+-- The attention test matrix (head_dim x GQA ratio x cache type x contexts up
+-- to 4096), rendered by gen/attention_tests.lua, for every ISA this machine runs.
+for _, isa in ipairs(runnable) do
+  local dir, flags = "build/attention_tests/" .. isa, isa_mod.cflags(isa, features_of(isa))
+  emit("build %s/kernels.h %s/kernels.c %s/attention_tests.c: gen_script gen/attention_tests.lua | %s %s\n  script = gen/attention_tests.lua\n  args = --isa %s --out %s",
+    dir, dir, dir, generator_inputs, template_inputs, isa, dir)
+  for _, f in ipairs({ "kernels", "attention_tests" }) do
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s", dir, f, dir, f, dir, flags, dir)
+  end
+  emit("build %s/attention_tests: link %s/attention_tests.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
+  test_edge("attention-" .. isa, dir .. "/attention_tests", dir .. "/attention_tests")
+end
+
 -- Tuning a tiny model end to end with a tiny search space.
 test_edge("tune-e2e", "$lua tests/gen/test_tune_e2e.lua " .. cfg.isa .. " build/rt/libryot.a",
   "tests/gen/test_tune_e2e.lua build/rt/libryot.a " .. generator_inputs .. " " .. template_inputs)
@@ -240,6 +253,19 @@ do
     cfg.isa, dir, dir)
   emit("build %s/bench: link %s/bench.o %s/%s/kernels.o %s/scalar/kernels.o build/rt/libryot.a", dir, dir, dir, cfg.isa, dir)
   bench_edge("linear", dir .. "/bench build/bench.jsonl", dir .. "/bench")
+end
+-- Flash attention on the 2B4T layout against the naive reference and the
+-- read bandwidth (gen/bench_attention.lua).
+do
+  local dir = "build/bench/attention"
+  emit("build %s/kernels.h %s/kernels.c %s/bench_attention.c: gen_script gen/bench_attention.lua | %s %s\n  script = gen/bench_attention.lua\n  args = --isa %s --out %s",
+    dir, dir, dir, generator_inputs, template_inputs, cfg.isa, dir)
+  for _, f in ipairs({ "kernels", "bench_attention" }) do
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s", dir, f, dir, f, dir,
+      isa_mod.cflags(cfg.isa, features_of(cfg.isa)), dir)
+  end
+  emit("build %s/bench_attention: link %s/bench_attention.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
+  bench_edge("attention", dir .. "/bench_attention build/bench.jsonl", dir .. "/bench_attention")
 end
 bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh build/tools/mkmodel build/bitnet-b1.58-2b-4t/bitnet-b1.58-2b-4t build/bitnet-b1.58-large/bitnet-b1.58-large")
 

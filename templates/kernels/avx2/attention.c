@@ -3,6 +3,7 @@
 //@ -- can share one file; the kernel below is written once against them.  Parameters: gen/attention.lua.
 //@ local L, G, HD, HDP, NKV = lanes, group, head_dim, hd_pad, n_kv_heads
 //@ local RP, KVT, DT = r_pad, kv_tile, decode_tile
+//@ local function round_up(x, m) return (x + m - 1) // m * m end
 //@ local CT = kv_type == "f16" and "uint16_t" or "float"
 //@ local load_kv = kv_type == "f16" and "attn_load_f16" or "attn_loadu"
 //@ -- 2^f on [-1/2, 1/2]: Taylor coefficients ln(2)^k / k!, relative error below 2e-7
@@ -173,10 +174,10 @@ static inline void attn_store_f16(uint16_t *p, attn_vec v)
  * pos..pos+n-1; query i then sees positions 0..pos+i.  A task takes "rows",
  * the (query position, query head) pairs of one KV head's group, against a
  * range of cache positions, one tile at a time ({{KVT}} positions, {{DT}} when
- * decoding): the tile's
- * scores, an online softmax (running max m and sum l in base-2 units; the
- * output accumulator is rescaled by 2^(m_old - m_new)), then P.V.  Only one
- * tile of scores ever exists, so scratch does not grow with the context.
+ * decoding): the tile's scores, an online softmax (running max m and sum l
+ * in base-2 units; the output accumulator is rescaled by 2^(m_old - m_new)),
+ * then P.V.  Only one tile of scores ever exists, so scratch does not grow
+ * with the context.
  *
  * Prefill tasks are (KV head, {{q_tile}} query positions = {{rows}} rows).  Rows lie
  * along the vector lanes: the query tile is transposed once, so scores,
@@ -428,20 +429,30 @@ static void {{name}}_decode_scores(float *restrict sc, float *restrict red, cons
     }
 }
 
-/* Online softmax of each query head's scores sc[g][0..jn), horizontally. */
-static void {{name}}_decode_softmax(float *restrict sc, float *restrict m, float *restrict l, float *restrict corr, int jn)
+/* Online softmax of each query head's scores sc[g][0..jn), horizontally.
+ * The running sums stay per lane in lsum[g] until the range is done, and
+ * the rescale factors of all heads take one vector exp2. */
+static void {{name}}_decode_softmax(float *restrict sc, float *restrict m, float *restrict lsum, float *restrict corr,
+                                    int jn)
 {
     const int full = jn / {{L}} * {{L}}, tail = jn - full;
-    for (int g = 0; g < {{G}}; g++) {
-        float *s = sc + g * {{DT}};
+    for (int g = 0; g < {{G}}; g++) {  /* new maxima; corr = m_old - m_new for now */
+        const float *s = sc + g * {{DT}};
         attn_vec max = attn_set1(m[g]);
         for (int j = 0; j < full; j += {{L}})
             max = attn_max(max, attn_load(s + j));
         if (tail)
             max = attn_max(max, attn_first_n(attn_load(s + full), tail, -INFINITY));
         const float m_new = attn_hmax(max);
-        const attn_vec mv = attn_set1(m_new);
-        attn_vec sum = attn_zero();
+        corr[g] = m[g] - m_new;
+        m[g] = m_new;
+    }
+    for (int g = 0; g < {{G}}; g += {{L}})
+        attn_store(corr + g, attn_exp2(attn_load(corr + g)));
+    for (int g = 0; g < {{G}}; g++) {
+        float *s = sc + g * {{DT}};
+        const attn_vec mv = attn_set1(m[g]);
+        attn_vec sum = attn_mul(attn_load(lsum + g * {{L}}), attn_set1(corr[g]));
         for (int j = 0; j < full; j += {{L}}) {
             const attn_vec p = attn_exp2(attn_sub(attn_load(s + j), mv));
             attn_store(s + j, p);
@@ -452,9 +463,7 @@ static void {{name}}_decode_softmax(float *restrict sc, float *restrict m, float
             attn_store(s + full, p);
             sum = attn_add(sum, p);
         }
-        corr[g] = exp2f(m[g] - m_new);
-        l[g] = l[g] * corr[g] + attn_hsum(sum);
-        m[g] = m_new;
+        attn_store(lsum + g * {{L}}, sum);
     }
 }
 
@@ -489,7 +498,7 @@ static void {{name}}_decode_range(const struct {{name}}_args *a, unsigned char *
     float *qd = (float *)(mine + {{scratch.qd}}), *sc = (float *)(mine + {{scratch.st}});
     float *red = (float *)(mine + {{scratch.red}}), *o = (float *)(mine + {{scratch.o}});
     float *m = (float *)(mine + {{scratch.m}}), *l = (float *)(mine + {{scratch.l}});
-    float *corr = (float *)(mine + {{scratch.corr}});
+    float *lsum = (float *)(mine + {{scratch.lsum}}), *corr = (float *)(mine + {{scratch.corr}});
     const {{CT}} *k = a->k + (size_t)h * {{cache_head_stride}}, *v = a->v + (size_t)h * {{cache_head_stride}};
     for (int g = 0; g < {{G}}; g++) {
         const float *src = a->q + (size_t)(h * {{G}} + g) * {{HD}};
@@ -498,18 +507,22 @@ static void {{name}}_decode_range(const struct {{name}}_args *a, unsigned char *
             o[g * {{HDP}} + d] = 0.0f;
         }
         m[g] = -1e30f;  /* finite, so 2^(m_old - m_new) is 0 rather than NaN */
-        l[g] = 0.0f;
+        attn_store(lsum + g * {{L}}, attn_zero());
     }
+    for (int g = {{G}}; g < {{round_up(G, L)}}; g++)
+        corr[g] = 0.0f;  /* lanes past the group, exponentiated along */
     /* small tiles: K and V stream in turns of a few KB, and stay in L1 */
     for (int j0 = j_begin; j0 < j_end; j0 += {{DT}}) {
         const int jn = j_end - j0 < {{DT}} ? j_end - j0 : {{DT}};
         {{name}}_decode_scores(sc, red, qd, k + (size_t)j0 * {{HD}}, jn);
-        {{name}}_decode_softmax(sc, m, l, corr, jn);
+        {{name}}_decode_softmax(sc, m, lsum, corr, jn);
         for (int g = 0; g < {{G}}; g += {{dec_pv_rows}})
             for (int c = 0; c < {{hd_vecs}}; c += {{pv_dvecs}})
                 {{name}}_decode_pv_block(o + g * {{HDP}} + c * {{L}}, sc + g * {{DT}}, v + (size_t)j0 * {{HD}},
                                          corr + g, jn, c);
     }
+    for (int g = 0; g < {{G}}; g++)
+        l[g] = attn_hsum(attn_load(lsum + g * {{L}}));
 }
 
 /* Flash-decoding: the step's {{NKV}} x (pos + 1) (KV head, position) pairs are
@@ -592,7 +605,7 @@ void {{name}}(struct sched *s, float *restrict out, const float *restrict q, con
 {
     {{name}}_store(k_new, k_cache, pos, n);
     {{name}}_store(v_new, v_cache, pos, n);
-    struct {{name}}_args a = { out, q, k_cache, v_cache, scratch, pos, n, 1, 0 };
+    struct {{name}}_args a = { out, q, k_cache, v_cache, scratch, pos, n, 0, 0 };
     if (n > 1) {
         parallel_for(s, (size_t){{NKV}} * ((n + {{q_tile - 1}}) / {{q_tile}}), 1, {{name}}_prefill, &a);
         return;

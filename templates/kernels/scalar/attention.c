@@ -7,9 +7,10 @@
  * pos..pos+n-1; query i then sees positions 0..pos+i.  A task takes "rows",
  * the (query position, query head) pairs of one KV head's group, against a
  * range of cache positions, one tile at a time ({{kv_tile}} positions, {{decode_tile}}
- * when decoding): the tile's scores, an online softmax (running max m and sum l in base-2 units;
- * the output accumulator is rescaled by 2^(m_old - m_new)), then P.V.  Only
- * one tile of scores ever exists, so scratch does not grow with the context.
+ * when decoding): the tile's scores, an online softmax (running max m and
+ * sum l in base-2 units; the output accumulator is rescaled by
+ * 2^(m_old - m_new)), then P.V.  Only one tile of scores ever exists, so
+ * scratch does not grow with the context.
  * Prefill tasks are (KV head, {{q_tile}} query positions); a decode step (n = 1)
  * splits the context over tasks (flash-decoding) and merges their partial
  * results. */
@@ -222,7 +223,7 @@ void {{name}}(struct sched *s, float *restrict out, const float *restrict q, con
 {
     {{name}}_store(k_new, k_cache, pos, n);
     {{name}}_store(v_new, v_cache, pos, n);
-    struct {{name}}_args a = { out, q, k_cache, v_cache, scratch, pos, n, 1, 0 };
+    struct {{name}}_args a = { out, q, k_cache, v_cache, scratch, pos, n, 0, 0 };
     if (n > 1) {
         parallel_for(s, (size_t){{NKV}} * ((n + {{q_tile - 1}}) / {{q_tile}}), 1, {{name}}_prefill, &a);
         return;
