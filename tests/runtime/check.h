@@ -6,7 +6,10 @@
 #ifndef RYOT_TEST_CHECK_H
 #define RYOT_TEST_CHECK_H
 
+#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 static int check_passed, check_failed;
 static int group_passed, group_failed;
@@ -40,6 +43,31 @@ static inline void group_end(void)
     fflush(stdout);
     check_passed += group_passed;
     check_failed += group_failed;
+}
+
+/* A fresh folder dir[len] for a test's files ($TMPDIR or /tmp), removed
+ * with everything in it by test_tmpdir_remove(dir). */
+static inline int test_tmpdir_create(char *dir, size_t len, const char *test_name)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, len, "%s/ryot-%s-XXXXXX", base ? base : "/tmp", test_name);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    return 0;
+}
+
+static inline int test_tmpdir_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static inline void test_tmpdir_remove(const char *dir)
+{
+    if (nftw(dir, test_tmpdir_remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static inline int check_summary(void)

@@ -14,7 +14,6 @@
  * - Fuzzing: every truncation of the small file, and random corruptions
  *   from a fixed seed: never a crash (run under ASan+UBSan), either -1 with
  *   a message or a table whose every tensor lies inside the file. */
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -674,27 +673,18 @@ static void test_corruptions(void)
     group_end();
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         model_dir = argv[1];
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ryot-test-gguf-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (test_tmpdir_create(tmp_dir, sizeof tmp_dir, "test-gguf") != 0)
         return 2;
-    }
     test_small_file();
     test_stories_gguf();
     test_vocab_only_gguf();
     test_errors();
     test_truncations();
     test_corruptions();
-    nftw(tmp_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_dir);
     return check_summary();
 }

@@ -9,7 +9,6 @@
  * TQ2_0, TQ1_0 and F16 alike.  Same seed => same bytes; another seed =>
  * other weights.  Shapes a format cannot hold and bad descriptions must
  * fail with a clear message and leave no file behind. */
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -362,27 +361,18 @@ static void test_bad_input(void)
     group_end();
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         mkmodel = argv[1];
     if (argc > 2)
         gen_dir = argv[2];
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ryot-test-mkmodel-XXXXXX");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (test_tmpdir_create(tmp_dir, sizeof tmp_dir, "test-mkmodel") != 0)
         return 2;
-    }
     test_bitnet();
     test_vocabulary();
     test_odd_llama();
     test_bad_input();
-    nftw(tmp_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove(tmp_dir);
     return check_summary();
 }

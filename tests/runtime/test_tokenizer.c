@@ -6,7 +6,6 @@
  * (merges have scores 0, -1, -2, ... by rank; single characters score below
  * every merge); a naive re-implementation of the algorithm below checks many
  * more texts. */
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -483,22 +482,12 @@ static void test_bad_files(const char *tok512)
     group_end();
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         model_dir = argv[1];
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/ryot-test-tokenizer-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (test_tmpdir_create(tmp_dir, sizeof tmp_dir, "test-tokenizer") != 0)
         return 2;
-    }
     char tok512[1024];
     snprintf(tok512, sizeof tok512, "%s/tok512.bin", model_dir);
     struct tokenizer t;
@@ -516,7 +505,6 @@ int main(int argc, char **argv)
     }
     test_custom_vocab();
     test_bad_files(tok512);
-    if (nftw(tmp_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "could not remove %s\n", tmp_dir);
+    test_tmpdir_remove(tmp_dir);
     return check_summary();
 }

@@ -4,7 +4,6 @@
  * Needs stories260K.bin and stories260K.gguf: the GGUF file was written by
  * another tool from the same checkpoint, so it is an independent reference
  * for every tensor the llama2.c importer exposes. */
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -526,22 +525,12 @@ static void test_unshared_classifier(void)
     group_end();
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1)
         model_dir = argv[1];
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/ryot-test-weights-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
+    if (test_tmpdir_create(tmp_dir, sizeof tmp_dir, "test-weights") != 0)
         return 2;
-    }
     test_dtype_tables();
     test_f16();
     test_stories260k();
@@ -550,7 +539,6 @@ int main(int argc, char **argv)
     test_bad_files();
     test_unshared_classifier();
 
-    if (nftw(tmp_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "could not remove %s\n", tmp_dir);
+    test_tmpdir_remove(tmp_dir);
     return check_summary();
 }
