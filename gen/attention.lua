@@ -12,8 +12,9 @@
 --   kv_tile    cache positions per prefill tile: only one tile of scores is
 --              ever stored, so scratch is O(tile), never O(context)
 --   decode_tile  cache positions per decode tile: small, so K and V stream
---              from memory in turns of a few KB and stay in L1 (16 measured
---              0.8 of read bandwidth for 2B4T at 4096, 64 only 0.6)
+--              from memory in turns of a few KB and stay in L1 (2B4T at 4096
+--              positions, AVX-512, 2 threads: 0.85 of read bandwidth with 16,
+--              about 0.6 with 64)
 --   split_min  decode: fewest (KV head, cache position) pairs per task of
 --              the flash-decoding split
 --   max_tasks  decode: most tasks a step is split into (bounds the partials

@@ -1,5 +1,6 @@
 //@ local G, HD, HDP, NKV = group, head_dim, hd_pad, n_kv_heads
 //@ local CT = kv_type == "f16" and "uint16_t" or "float"
+//@ local PARTS = 8  -- partial sums of a dot product
 /* Causal flash attention (FlashAttention-2 style, portable C): {{n_heads}} query heads over
  * {{NKV}} KV heads of width {{HD}}, {{kv_type}} cache of {{seq_len}} positions.
  *
@@ -85,13 +86,23 @@ static void {{name}}_attend(const struct {{name}}_args *a, unsigned char *mine, 
         {{name}}_load_tile(kt, a->k + (size_t)h * {{cache_head_stride}} + (size_t)j0 * {{HD}}, jn);
         {{name}}_load_tile(vt, a->v + (size_t)h * {{cache_head_stride}} + (size_t)j0 * {{HD}}, jn);
         for (int r = 0; r < rows; r++) {
-            const float *qr = qt + r * {{HD}};
-            float *s = st + r * tile, *out = o + r * {{HDP}};
+            const float *restrict qr = qt + r * {{HD}};
+            float *restrict s = st + r * tile, *restrict out = o + r * {{HDP}};
             float max = m[r];
             for (int j = 0; j < jn; j++) {
+                /* {{PARTS}} independent partial sums rather than one serial chain (the
+                 * compiler may not reassociate a float sum), so it vectorizes */
+                const float *restrict kr = kt + j * {{HDP}};
+                float part[{{PARTS}}] = { 0 };
+                for (int d = 0; d < {{HD - HD % PARTS}}; d += {{PARTS}})
+                    for (int i = 0; i < {{PARTS}}; i++)
+                        part[i] += qr[d + i] * kr[d + i];
+//@ for d = HD - HD % PARTS, HD - 1 do
+                part[{{d % PARTS}}] += qr[{{d}}] * kr[{{d}}];
+//@ end
                 float dot = 0.0f;
-                for (int d = 0; d < {{HD}}; d++)
-                    dot += qr[d] * kt[j * {{HDP}} + d];
+                for (int i = 0; i < {{PARTS}}; i++)
+                    dot += part[i];
                 s[j] = j0 + j <= qpos[r] ? dot : -INFINITY;
                 max = fmaxf(max, s[j]);
             }
@@ -103,7 +114,14 @@ static void {{name}}_attend(const struct {{name}}_args *a, unsigned char *mine, 
             m[r] = max;
             for (int d = 0; d < {{HD}}; d++)
                 out[d] *= corr;
-            for (int j = 0; j < jn; j++)
+            int j = 0;
+            for (; j + 4 <= jn; j += 4) {  /* four V rows per pass over out */
+                const float *restrict v0 = vt + j * {{HDP}};
+                for (int d = 0; d < {{HD}}; d++)
+                    out[d] += s[j] * v0[d] + s[j + 1] * v0[{{HDP}} + d] + s[j + 2] * v0[{{2 * HDP}} + d]
+                              + s[j + 3] * v0[{{3 * HDP}} + d];
+            }
+            for (; j < jn; j++)
                 for (int d = 0; d < {{HD}}; d++)
                     out[d] += s[j] * vt[j * {{HDP}} + d];
         }
