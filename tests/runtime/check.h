@@ -45,6 +45,28 @@ static inline void group_end(void)
     check_failed += group_failed;
 }
 
+/* The whole file at `path`, NUL-terminated (malloc'd; *size excludes the
+ * NUL), or NULL. */
+static inline char *test_slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    *size = (size_t)n;
+    return buf;
+}
+
 /* A fresh folder dir[len] for a test's files ($TMPDIR or /tmp), removed
  * with everything in it by test_tmpdir_remove(dir). */
 static inline int test_tmpdir_create(char *dir, size_t len, const char *test_name)

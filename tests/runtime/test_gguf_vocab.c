@@ -29,26 +29,6 @@ static const char *model_path(const char *name)
     return p;
 }
 
-static char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    *size = (size_t)n;
-    return buf;
-}
-
 static void test_stories_vocab(void)
 {
     group_begin("stories260K.gguf vocabulary == tok512.bin");
@@ -106,8 +86,8 @@ static void test_llama_spm_cases(void)
     struct weight_file wf;
     struct tokenizer t;
     size_t inp_size, out_size;
-    char *inp = slurp(model_path("vocab/ggml-vocab-llama-spm.gguf.inp"), &inp_size);
-    char *out = slurp(model_path("vocab/ggml-vocab-llama-spm.gguf.out"), &out_size);
+    char *inp = test_slurp(model_path("vocab/ggml-vocab-llama-spm.gguf.inp"), &inp_size);
+    char *out = test_slurp(model_path("vocab/ggml-vocab-llama-spm.gguf.out"), &out_size);
     CHECK(inp && out, "cannot read the .inp / .out files in %s/vocab", model_dir);
     int rw = weight_file_open(&wf, model_path("vocab/ggml-vocab-llama-spm.gguf"));
     CHECK(rw == 0, "%s", ryot_last_error());

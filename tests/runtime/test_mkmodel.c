@@ -49,26 +49,6 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-static char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    *size = (size_t)n;
-    return buf;
-}
-
 /* Runs mkmodel with `args`; returns its exit status, stderr in `err`. */
 static int run_mkmodel(const char *args, char *err, size_t err_size)
 {
@@ -77,7 +57,7 @@ static int run_mkmodel(const char *args, char *err, size_t err_size)
     snprintf(cmd, sizeof cmd, "'%s' %s --gen '%s' 2>'%s'", mkmodel, args, gen_dir, err_path);
     int status = system(cmd);
     size_t n;
-    char *text = slurp(err_path, &n);
+    char *text = test_slurp(err_path, &n);
     snprintf(err, err_size, "%s", text ? text : "");
     free(text);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
@@ -226,7 +206,7 @@ static void check_model_file(const char *path, int bitnet, int tied, int64_t dim
 static int same_file(const char *a, const char *b)
 {
     size_t na, nb;
-    char *x = slurp(a, &na), *y = slurp(b, &nb);
+    char *x = test_slurp(a, &na), *y = test_slurp(b, &nb);
     int same = x && y && na == nb && memcmp(x, y, na) == 0;
     free(x);
     free(y);

@@ -38,24 +38,6 @@ static char *tmp_path(const char *name)
     return p;
 }
 
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 static void write_file(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
@@ -257,7 +239,7 @@ static void test_stories260k(void)
     free(byaddr);
 
     size_t size;
-    unsigned char *raw = slurp(path, &size);
+    unsigned char *raw = (unsigned char *)test_slurp(path, &size);
     CHECK(raw && size == wf.map_size, "file size");
     float first;
     memcpy(&first, raw + 28, 4);
@@ -425,7 +407,7 @@ static void test_bad_files(void)
 {
     group_begin("bad weight files");
     size_t size;
-    unsigned char *orig = slurp(model_path("stories260K.bin"), &size);
+    unsigned char *orig = (unsigned char *)test_slurp(model_path("stories260K.bin"), &size);
     CHECK(orig != NULL, "read the model");
     if (!orig) {
         group_end();
@@ -490,7 +472,7 @@ static void test_unshared_classifier(void)
 {
     group_begin("llama2.c unshared classifier");
     size_t size, cls = 512 * 64 * 4;
-    unsigned char *orig = slurp(model_path("stories260K.bin"), &size);
+    unsigned char *orig = (unsigned char *)test_slurp(model_path("stories260K.bin"), &size);
     CHECK(orig != NULL, "read the model");
     if (!orig) {
         group_end();
