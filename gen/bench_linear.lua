@@ -1,6 +1,8 @@
 -- Renders the low-bit linear benchmark: every family, weight type and
--- encoding the ISA has, for BitNet b1.58 2B4T's linear shapes, plus the
--- scalar kernels of the same family and encoding as reference:
+-- encoding the ISA has, for BitNet b1.58 2B4T's linear shapes (lut with the
+-- default table and group size, and for ternary each of table i16 / i8
+-- and g 4 / 2, labelled "i16g4" ... in the encoding column), plus the
+-- scalar kernels of the same family and variant as reference:
 --
 --   lua5.4 gen/bench_linear.lua --isa avx512 [--features "vnni vbmi"] --out build/bench/linear [--ws_mib 1024]
 --
@@ -63,22 +65,30 @@ local function main()
   local kernels, refs, cases = {}, {}, {}
   for _, s in ipairs(shapes) do
     for _, wtype in ipairs({ "ternary", "int2", "int4" }) do
-      for _, family in ipairs({ "mad", "lut" }) do
-        local encodings = family == "mad" and lowbit.mad_encodings(isa, features, wtype) or { "planes" }
-        for _, encoding in ipairs(encodings) do
-          local spec = { wtype = wtype, family = family, encoding = encoding, rows = s[1], cols = s[2] }
-          local suffix = string.format("linear_%s_%s_%s_%dx%d", wtype, family, encoding, s[1], s[2])
-          spec.name = isa.name .. "_" .. suffix
-          local k = lowbit.instance(isa, features, plan_mod.signatures, spec)
-          spec.name = "scalar_" .. suffix
-          local r = lowbit.instance(scalar, {}, plan_mod.signatures, spec)
-          kernels[#kernels + 1], refs[#refs + 1] = k, r
-          cases[#cases + 1] = {
-            rows = s[1], cols = s[2], wtype = wtype, family = family, encoding = encoding, isa = isa.name,
-            fn = k.name, layout = k.params.layout, x_stride = k.params.x_stride,
-            ref_fn = r.name, ref_layout = r.params.layout, ref_x_stride = r.params.x_stride,
-          }
+      local variants = {}
+      for _, encoding in ipairs(lowbit.mad_encodings(isa, features, wtype)) do
+        variants[#variants + 1] = { family = "mad", encoding = encoding, label = encoding }
+      end
+      local lut = isa.defaults.linear_lut
+      for _, g in ipairs(wtype == "ternary" and { 4, 2 } or { lut.g }) do
+        for _, tab in ipairs(wtype == "ternary" and { "i16", "i8" } or { lut.table }) do
+          variants[#variants + 1] = { family = "lut", encoding = "planes", table = tab, g = g, label = tab .. "g" .. g }
         end
+      end
+      for _, v in ipairs(variants) do
+        local spec = { wtype = wtype, family = v.family, encoding = v.encoding, table = v.table, g = v.g,
+                       rows = s[1], cols = s[2] }
+        local suffix = string.format("linear_%s_%s_%s_%dx%d", wtype, v.family, v.label, s[1], s[2])
+        spec.name = isa.name .. "_" .. suffix
+        local k = lowbit.instance(isa, features, plan_mod.signatures, spec)
+        spec.name = "scalar_" .. suffix
+        local r = lowbit.instance(scalar, {}, plan_mod.signatures, spec)
+        kernels[#kernels + 1], refs[#refs + 1] = k, r
+        cases[#cases + 1] = {
+          rows = s[1], cols = s[2], wtype = wtype, family = v.family, encoding = v.label, isa = isa.name,
+          fn = k.name, layout = k.params.layout, x_stride = k.params.x_stride,
+          ref_fn = r.name, ref_layout = r.params.layout, ref_x_stride = r.params.x_stride,
+        }
       end
     end
   end

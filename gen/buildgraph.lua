@@ -159,12 +159,15 @@ test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
 -- End-to-end test of BitNet on a tiny synthetic model, against the
 -- independent reference in tests/e2e_bitnet.c.
 emit("build build/models/bitnet-tiny.gguf: run_bench build/tools/mkmodel models/bitnet-tiny.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/bitnet-tiny.lua --seed 1 -o build/models/bitnet-tiny.gguf 2> build/models/bitnet-tiny.log")
-for _, isa in ipairs(runnable) do
-  local dir = isa == cfg.isa and "build/bitnet-tiny" or "build/bitnet-tiny-" .. isa
-  local exe = "build/tests/e2e_bitnet_" .. isa
-  emit("build %s.o: cc tests/e2e_bitnet.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
-  emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
-  test_edge("e2e-bitnet-tiny-" .. isa, exe .. " build/models/bitnet-tiny.gguf", exe .. " build/models/bitnet-tiny.gguf")
+-- bitnet-tiny-int4head (the int4 head) reads the same file.
+for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head" }) do
+  for _, isa in ipairs(runnable) do
+    local dir = isa == cfg.isa and "build/" .. name or "build/" .. name .. "-" .. isa
+    local exe = string.format("build/tests/e2e_%s_%s", name, isa)
+    emit("build %s.o: cc tests/e2e_bitnet.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
+    emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
+    test_edge("e2e-" .. name .. "-" .. isa, exe .. " build/models/bitnet-tiny.gguf", exe .. " build/models/bitnet-tiny.gguf")
+  end
 end
 test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",
   "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh")
@@ -267,7 +270,8 @@ do
   emit("build %s/bench_attention: link %s/bench_attention.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
   bench_edge("attention", dir .. "/bench_attention build/bench.jsonl", dir .. "/bench_attention")
 end
-bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh build/tools/mkmodel build/bitnet-b1.58-2b-4t/bitnet-b1.58-2b-4t build/bitnet-b1.58-large/bitnet-b1.58-large")
+bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh build/tools/mkmodel build/bitnet-b1.58-2b-4t/bitnet-b1.58-2b-4t "
+  .. "build/bitnet-b1.58-2b-4t-int4head/bitnet-b1.58-2b-4t-int4head build/bitnet-b1.58-large/bitnet-b1.58-large")
 
 -- The main job: the default model on its default prompt, or a synthetic
 -- model at a real shape when the data folder lacks it.

@@ -13,7 +13,8 @@ local common_defaults = {
   linear_f32 = { rows_per_task = 16 },
   -- output head GEMV (vocab rows): 64 rows of a few KB per task
   linear_f16 = { rows_per_task = 64 },
-  linear_int8 = { rows_per_task = 64 },
+  -- prefetch_rows: SIMD head rows prefetch the row this far ahead (0: off)
+  linear_int8 = { rows_per_task = 64, prefetch_rows = 8 },
   -- low-bit linear layers (gen/lowbit.lua): which family and encoding
   -- each weight type uses, and its scale block (columns per f16 scale)
   lowbit = {
@@ -25,10 +26,11 @@ local common_defaults = {
   -- per parallel_for chunk; token_tile: tokens per pass over the weights
   -- in GEMM (bounds the per-token scratch: sums or tables on the stack)
   linear_mad = { rg = 4, rows_per_task = 64, token_tile = 64 },
-  -- q: byte columns per slab (2q groups of g columns), order of a
-  -- slab's bytes (rq: row-major).  g = 4: a plane's nibble indexes a
-  -- table of 16 subset sums, kept exact in int16 (lo/hi byte tables)
-  linear_lut = { rg = 4, q = 1, order = "rq", g = 4, rows_per_task = 64, token_tile = 4 },
+  -- q: byte columns per slab (8q columns, 8q/g groups of g), order of a
+  -- slab's bytes (rq: row-major); g: columns per table group (a plane's
+  -- g-bit field indexes a table of 2^g subset sums); table: i16 keeps the
+  -- sums exact, i8 quantizes them per token (gen/lowbit.lua)
+  linear_lut = { rg = 4, q = 1, order = "rq", g = 4, table = "i16", rows_per_task = 64, token_tile = 4 },
   attention = { q_rows = 64, kv_tile = 64, decode_tile = 16, split_min = 256, max_tasks = 16 },  -- gen/attention.lua
 }
 
@@ -56,8 +58,8 @@ M.isas = {
       linear_mad = { rg = 8, gemv_groups = 4, gemv_prefetch = 1, gemm_groups = 2, gemm_tokens = 4, k_chunk = 512,
                      token_tile = 64, rows_per_task = 64 },
       -- 16 rows per 128-bit lane, q = 2 lanes (one group each) per slab
-      linear_lut = { rg = 16, q = 2, order = "qr", g = 4, gemv_groups = 2, gemv_prefetch = 1, token_tile = 4,
-                     rows_per_task = 64 },
+      linear_lut = { rg = 16, q = 2, order = "qr", g = 4, table = "i16", gemv_groups = 2, gemv_prefetch = 1,
+                     token_tile = 4, rows_per_task = 64 },
     },
   },
   avx512 = {
@@ -75,8 +77,8 @@ M.isas = {
       linear_mad = { rg = 16, gemv_groups = 4, gemv_prefetch = 1, gemm_groups = 2, gemm_tokens = 6, k_chunk = 512,
                      token_tile = 64, rows_per_task = 64 },
       -- 16 rows x q = 4 groups per vpermb (one 64-entry table holds 4 groups)
-      linear_lut = { rg = 16, q = 4, order = "rq", g = 4, gemv_groups = 2, gemv_prefetch = 1, token_tile = 4,
-                     rows_per_task = 64 },
+      linear_lut = { rg = 16, q = 4, order = "rq", g = 4, table = "i16", gemv_groups = 2, gemv_prefetch = 1,
+                     token_tile = 4, rows_per_task = 64 },
     },
   },
   neon = {
@@ -102,21 +104,22 @@ local rows_per_task = { 4, 8, 16, 32, 64 }        -- f32 layers: rows of a few h
 local head_rows_per_task = { 16, 32, 64, 128, 256 } -- output head: vocab rows
 local lowbit_rows_per_task = { 16, 32, 64, 128, 256 }
 local attention_search = {
-  q_rows = { 16, 32, 64, 128 }, kv_tile = { 32, 64, 128, 256 }, split_min = { 128, 256, 512 },
+  q_rows = { 16, 32, 64, 128 }, kv_tile = { 32, 64, 128, 256 }, decode_tile = { 16, 32, 64 }, split_min = { 128, 256, 512 },
 }
 -- SIMD low-bit kernels: GEMV row groups sharing a broadcast, the GEMM
 -- micro-tile (row groups x tokens, bounded by the vector registers), columns
 -- unpacked at once, tokens per pass over the weights
 local function simd_lowbit(gemm_groups, gemm_tokens)
   return {
-    linear_mad = { gemv_groups = { 1, 2, 4, 8 }, gemm_groups = gemm_groups, gemm_tokens = gemm_tokens,
+    linear_mad = { gemv_groups = { 1, 2, 4, 8 }, gemv_prefetch = { 0, 1, 2 }, gemm_groups = gemm_groups, gemm_tokens = gemm_tokens,
                    k_chunk = { 256, 512, 1024 }, token_tile = { 16, 32, 64 }, rows_per_task = lowbit_rows_per_task },
-    linear_lut = { gemv_groups = { 1, 2, 4 }, token_tile = { 2, 4, 8 }, rows_per_task = lowbit_rows_per_task },
+    linear_lut = { table = { "i16", "i8" }, g = { 2, 4 }, gemv_groups = { 1, 2, 4 }, token_tile = { 2, 4, 8 },
+                   rows_per_task = lowbit_rows_per_task },
   }
 end
 local plain_lowbit = {
   linear_mad = { token_tile = { 16, 32, 64 }, rows_per_task = lowbit_rows_per_task },
-  linear_lut = { token_tile = { 2, 4, 8 }, rows_per_task = lowbit_rows_per_task },
+  linear_lut = { table = { "i16", "i8" }, g = { 2, 4 }, token_tile = { 2, 4, 8 }, rows_per_task = lowbit_rows_per_task },
 }
 local lowbit_search = {
   scalar = plain_lowbit,
@@ -154,7 +157,8 @@ for _, name in ipairs({ "scalar", "avx2", "avx512", "neon" }) do
     ["lowbit.int4"] = variants[name]["lowbit.int4"],
     linear_f32 = { rows_per_task = rows_per_task },
     linear_f16 = { rows_per_task = head_rows_per_task },
-    linear_int8 = { rows_per_task = head_rows_per_task },
+    linear_int8 = (name == "scalar" or name == "neon") and { rows_per_task = head_rows_per_task }
+      or { rows_per_task = head_rows_per_task, prefetch_rows = { 0, 4, 8, 16 } },
     linear_mad = lowbit_search[name].linear_mad,
     linear_lut = lowbit_search[name].linear_lut,
     attention = attention_search,

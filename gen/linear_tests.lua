@@ -42,7 +42,7 @@ end
 
 local shapes = {
   { 1, 5 }, { 3, 16 }, { 17, 100 }, { 33, 300 }, { 50, 1000 },  -- odd and edge
-  { 640, 2560 }, { 2560, 6912 },                                  -- BitNet b1.58 2B4T
+  { 640, 2560 }, { 2560, 6912, largest = true },                  -- BitNet b1.58 2B4T
 }
 
 local function write(path, text)
@@ -89,13 +89,23 @@ local function main()
   if opts.model then return model_check(isa, features) end
   local plan = { isa = isa, kernels = {}, features = features }
   for _, wtype in ipairs({ "ternary", "int2", "int4" }) do
-    for _, family in ipairs({ "mad", "lut" }) do
-      local encodings = family == "mad" and lowbit.mad_encodings(isa, features, wtype) or { "planes" }
-      for _, encoding in ipairs(encodings) do
-        for i, s in ipairs(shapes) do
+    -- mad: each encoding; lut: each table precision and group size (g = 2
+    -- not at the largest shape, whose reference and packing take seconds)
+    local variants = {}
+    for _, encoding in ipairs(lowbit.mad_encodings(isa, features, wtype)) do
+      variants[#variants + 1] = { family = "mad", encoding = encoding, label = encoding }
+    end
+    for _, g in ipairs({ 4, 2 }) do
+      for _, tab in ipairs({ "i16", "i8" }) do
+        variants[#variants + 1] = { family = "lut", encoding = "planes", table = tab, g = g, label = tab .. "g" .. g }
+      end
+    end
+    for _, v in ipairs(variants) do
+      for i, s in ipairs(shapes) do
+        if not (s.largest and v.g == 2) then
           local k = lowbit.instance(isa, features, plan_mod.signatures, {
-            wtype = wtype, family = family, encoding = encoding, rows = s[1], cols = s[2],
-            name = string.format("linear_%s_%s_%s_%dx%d", wtype, family, encoding, s[1], s[2]),
+            wtype = wtype, family = v.family, encoding = v.encoding, table = v.table, g = v.g, rows = s[1], cols = s[2],
+            name = string.format("linear_%s_%s_%s_%dx%d", wtype, v.family, v.label, s[1], s[2]),
           })
           -- in a model, activations shared with a wider-padded layer have a longer stride
           if i % 2 == 0 then k.params.x_stride = k.params.cols_pad + 64 end

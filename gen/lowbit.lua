@@ -16,11 +16,28 @@
 --        says "negate", u_j -> 2 - u_j).  Unpacked plane j of a slab is
 --        rg rows x 4 consecutive columns: what one dot-product-of-4
 --        instruction (vpdpbusd / pmaddubsw) reads.
---   lut  bit-planes of u (T-MAC): for each plane p a slab is rg x q bytes,
---        the low nibble of byte column i holds bit p of u for the g = 4
---        columns of group i, the high nibble group q + i; a kernel looks the
---        nibble up in a table of the 16 subset sums of those 4 activations.
+--   lut  bit-planes of u (T-MAC): for each plane p a slab is rg x q bytes
+--        covering 8q columns in groups of g (g divides 8); byte column i
+--        holds 8/g fields of g bits, field k (bits kg .. kg+g-1) bit p of u
+--        for the g columns of group kq + i (g = 4: the low nibble group i,
+--        the high nibble group q + i).  A kernel looks each field up in a
+--        table of the 2^g subset sums of that group's activations.
 --        `order` is "rq" (byte r*q + i) or "qr" (byte i*rg + r).
+--        `table` is the precision of those tables, which the packed bytes
+--        do not depend on but the kernel's results do:
+--          i16  exact int16 subset sums;
+--          i8   T-MAC-style lossy tables, one scale per token: M = the
+--               largest |subset sum| of the token's groups, entry
+--               e = sign(s) * floor((254|s| + M) / 2M), i.e. s*127/M rounded
+--               half away from zero (0 when M = 0).  Lookups add up exactly
+--               in int32; the offset correction uses the sum of the groups'
+--               all-ones entries (the quantized sum of x), so a code u =
+--               offset (w = 0) contributes exactly 0, and the result is
+--               scaled by M/127: x_scale * ((float)M / 127.0f) replaces the
+--               token's x_scale.  Every ISA computes exactly these entries
+--               (the SIMD ones in float, shown exact in their templates).
+--        (In templates, `table` and `g` are these parameters: Lua's table
+--        library is not reachable by that name there.)
 -- After the codes, 64-byte aligned: the scale, one f32 for a per-tensor
 -- scale (sb = 0), else one f16 per row and block of sb columns stored
 -- [row group][block][rg].
@@ -61,7 +78,10 @@ function M.derive(p)
     p.q, p.order = 4, "rq"
   elseif p.family == "lut" then
     p.encoding = "planes"
-    if p.g ~= 4 then fail(p, "lut kernels index nibbles: g must be 4") end
+    if math.type(p.g) ~= "integer" or p.g < 1 or 8 % p.g ~= 0 then
+      fail(p, "lut group size g must divide 8 (a byte holds whole groups)")
+    end
+    if p.table ~= "i16" and p.table ~= "i8" then fail(p, "lut table must be i16 or i8") end
     if p.order ~= "rq" and p.order ~= "qr" then fail(p, "lut order must be rq or qr") end
   else
     fail(p, "unknown low-bit family '" .. tostring(p.family) .. "'")
@@ -88,6 +108,7 @@ function M.derive(p)
   p.packed_bytes = p.scale_offset + round_up(p.per_tensor and 4 or p.rows_pad * p.blocks * 2, 64)
   p.layout = string.format("lowbit family=%s enc=%s wtype=%s rows=%d cols=%d rows_pad=%d cols_pad=%d rg=%d q=%d order=%s sb=%d",
     p.family, p.encoding, p.wtype, p.rows, p.cols, p.rows_pad, p.cols_pad, p.rg, p.q, p.order, p.sb)
+  if p.family == "lut" then p.layout = p.layout .. string.format(" g=%d table=%s", p.g, p.table) end
   return p
 end
 
@@ -143,12 +164,16 @@ function M.attach_quantizers(plan, add)
 end
 
 -- A standalone instance (for the odd-shape tests and the benchmark, outside
--- a model's plan): the ISA's defaults, the given family and encoding, its
--- own padding as activation stride.  `signatures` is plan.signatures.
+-- a model's plan): the ISA's defaults, the given family and encoding (and
+-- for lut, spec.table and spec.g if given), its own padding as activation
+-- stride.  `signatures` is plan.signatures.
 function M.instance(isa, features, signatures, spec)
   local p = M.shape(isa, features, spec.wtype, spec.rows, spec.cols,
     { family = spec.family, encoding = spec.encoding })
   for k, v in pairs(isa.defaults["linear_" .. spec.family]) do p[k] = v end
+  if spec.family == "lut" then
+    p.table, p.g = spec.table or p.table, spec.g or p.g
+  end
   p.name = spec.name
   M.derive(p)
   p.x_stride = p.cols_pad

@@ -28,6 +28,8 @@ M.signatures = {
   embed_f16 = "void %s(float *restrict out, const uint16_t *restrict table, const int *restrict tokens, int n)",
   embed_int8 = "void %s(float *restrict out, const int8_t *restrict table, const float *restrict row_scale, "
     .. "const int *restrict tokens, int n)",
+  -- rows of a low-bit matrix in its packed layout (gen/lowbit.lua)
+  embed_lowbit = "void %s(float *restrict out, const uint8_t *restrict w, const int *restrict tokens, int n)",
   -- output head (vocab x dim): f16 rows, or int8 rows with a scale per row
   -- times activations quantized to int8 in blocks (quantize_blocks)
   linear_f16 = "void %s(struct sched *s, float *restrict out, const uint16_t *restrict w, const float *restrict x, int n)",
@@ -65,9 +67,12 @@ end
 M.padded_cols = padded_cols
 
 -- The output head (vocab x dim) in the description's output type.  The
--- int8 head uses VNNI dot products when the build has them.
-local function output_head(m, add, features)
+-- int8 head uses VNNI dot products when the build has them; a low-bit head
+-- (int4) is a MAD kernel (`lowbit_linear`) reading the same int8
+-- activations as the layers.
+local function output_head(m, add, features, lowbit_linear)
   local wtype = m.weights.output
+  if lowbit.wtypes[wtype] then return lowbit_linear(m.vocab_size, m.dim, wtype, { family = "mad" }) end
   local shape = { rows = m.vocab_size, cols = m.dim }
   if wtype == "int8" then
     shape.stride = padded_cols(wtype, m.dim)
@@ -101,17 +106,19 @@ function M.plan(model, isa_name, opts)
   end
 
   local m = model
+  -- A low-bit layer: the variant (LUT or MAD, encoding) is `variant` when
+  -- given, else the tuning database's measured choice for this shape
+  -- (gen/isa.lua `choices`), else the ISA's default.
+  local function lowbit_linear(rows, cols, wtype, variant)
+    variant = variant or opts.tuning and opts.tuning:lookup("lowbit." .. wtype, { rows = rows, cols = cols }, opts.features)
+    local shape = lowbit.shape(isa, opts.features, wtype, rows, cols, variant)
+    local k = add("linear_" .. shape.family, lowbit.name(wtype, shape.family, rows, cols), shape)
+    lowbit.derive(k.params)
+    return k
+  end
   local function linear(rows, cols)
     local wtype = m.weights.linear
-    if lowbit.wtypes[wtype] then
-      -- the variant (LUT or MAD, encoding): the tuning database's measured
-      -- choice for this shape (gen/isa.lua `choices`), else the ISA's default
-      local variant = opts.tuning and opts.tuning:lookup("lowbit." .. wtype, { rows = rows, cols = cols }, opts.features)
-      local shape = lowbit.shape(isa, opts.features, wtype, rows, cols, variant)
-      local k = add("linear_" .. shape.family, lowbit.name(wtype, shape.family, rows, cols), shape)
-      lowbit.derive(k.params)
-      return k
-    end
+    if lowbit.wtypes[wtype] then return lowbit_linear(rows, cols, wtype) end
     return add("linear_" .. wtype, string.format("linear_%s_%dx%d", wtype, rows, cols), { rows = rows, cols = cols })
   end
   plan.linear.wq = linear(m.dim, m.dim)
@@ -121,12 +128,22 @@ function M.plan(model, isa_name, opts)
   plan.linear.w1 = linear(m.hidden_dim, m.dim)
   plan.linear.w3 = plan.linear.w1
   plan.linear.w2 = linear(m.dim, m.hidden_dim)
+  plan.linear.output = output_head(m, add, opts.features, lowbit_linear)
   -- int8 activations shared by the low-bit layers reading the same vector
   plan.quantize_act = lowbit.attach_quantizers(plan, add)
-  plan.linear.output = output_head(m, add, opts.features)
-  plan.embedding = add("embed_" .. m.weights.embedding,
-    string.format("embed_%s_%dx%d", m.weights.embedding, m.vocab_size, m.dim),
-    { rows = m.vocab_size, cols = m.dim, stride = padded_cols(m.weights.embedding, m.dim) })
+  if m.weights.embedding == "int4" then
+    -- the lookup dequantizes rows of the head's packed layout
+    local head, layout = plan.linear.output.params, {}
+    for _, k in ipairs({ "family", "encoding", "wtype", "rows", "cols", "rg", "slabs", "slab_cols", "slab_bytes",
+                         "bits", "offset", "per_tensor", "sb", "blocks", "scale_offset", "layout" }) do
+      layout[k] = head[k]
+    end
+    plan.embedding = add("embed_lowbit", "embed_" .. plan.linear.output.name, layout)
+  else
+    plan.embedding = add("embed_" .. m.weights.embedding,
+      string.format("embed_%s_%dx%d", m.weights.embedding, m.vocab_size, m.dim),
+      { rows = m.vocab_size, cols = m.dim, stride = padded_cols(m.weights.embedding, m.dim) })
+  end
   if m.weights.output == "int8" then
     plan.head_quant = add("quantize_blocks", string.format("quantize_blocks_%d", m.dim),
       { n = m.dim, block = int8_block, stride = padded_cols("int8", m.dim) })

@@ -3,7 +3,7 @@
  * Invariant: every byte above `used` is zero.  Fresh mmap pages are zero and
  * arena_reset clears what it takes back, so arena_alloc never has to clear
  * memory, and a large region (the KV cache) is not touched, and so not
- * committed, until it is used.
+ * committed, until it is used or prefaulted.
  *
  * Under AddressSanitizer everything not handed out (free space, alignment
  * padding) is poisoned, so a kernel that writes past its buffer is caught
@@ -33,6 +33,10 @@
 #else
 #define POISON(p, n) ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  /* Linux 5.14; older C libraries lack the name */
 #endif
 
 /* Regions at least this large are aligned to, and advised as, huge pages. */
@@ -121,6 +125,14 @@ void *arena_alloc(struct arena *a, size_t size, size_t align)
     a->used += pad + size;
     UNPOISON(p, size);
     return p;
+}
+
+bool arena_prefault(struct arena *a, size_t begin, size_t end)
+{
+    const size_t page = page_size();
+    begin = begin / page * page;
+    end = mapped_bytes(end < a->used ? end : a->used);
+    return a->base && (begin >= end || madvise(a->base + begin, end - begin, MADV_POPULATE_WRITE) == 0);
 }
 
 size_t arena_mark(const struct arena *a) { return a->used; }

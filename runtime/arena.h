@@ -3,6 +3,7 @@
 #ifndef RYOT_ARENA_H
 #define RYOT_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define ARENA_ALIGN 64  /* default alignment: one cache line */
@@ -22,6 +23,12 @@ void arena_destroy(struct arena *a);
  * zero-filled.  NULL with a message saying how much was asked and how much
  * is left when the arena is exhausted. */
 void *arena_alloc(struct arena *a, size_t size, size_t align);
+
+/* Fault in the pages of bytes [begin, end) of those handed out so far, so
+ * the first forward pass does not pay for zeroing the KV cache's (huge)
+ * pages.  Threads may prefault disjoint ranges at once.  Advice only: a
+ * kernel without MADV_POPULATE_WRITE (before Linux 5.14) leaves them lazy. */
+bool arena_prefault(struct arena *a, size_t begin, size_t end);  /* false: left lazy */
 
 /* Per-token scratch: remember the fill level, later drop everything above it. */
 size_t arena_mark(const struct arena *a);

@@ -139,6 +139,7 @@ static void print_info(void)
     printf("model      %s (%s)\n", mi->name, mi->arch);
     printf("isa        %s\n", mi->isa);
     printf("build key  %s\n", mi->build_key);
+    printf("weights    linear %s, embedding %s, output %s\n", mi->linear_type, mi->embedding_type, mi->output_type);
     printf("shape      dim %d, hidden %d, %d layers, %d heads, %d kv heads, head dim %d, vocab %d, context %d\n",
            mi->dim, mi->hidden_dim, mi->n_layers, mi->n_heads, mi->n_kv_heads, mi->head_dim, mi->vocab_size,
            mi->seq_len);

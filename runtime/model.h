@@ -19,6 +19,7 @@ struct model_info {
     const char *default_weights;    /* file name looked up in the data folder */
     const char *default_tokenizer;  /* file name, or "" when the weights carry one */
     const char *build_key;     /* XXH3 of model table, kernels and generator */
+    const char *linear_type, *embedding_type, *output_type;  /* weight types, e.g. "ternary", "int8" */
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim, vocab_size, seq_len;
     int n_kernels;
     const char *const *kernels;  /* one line per kernel instance: name and parameters */

@@ -1,6 +1,7 @@
 #include "pack.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 #include "arena.h"
 #include "error.h"
 #include "f16.h"
+#include "quant.h"
+#include "sched.h"
 #include "tensor.h"
 
 static int bad_key(const char *key, const char *why)
@@ -92,6 +95,15 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
         l->slab_cols = 4 * per_byte[l->enc];
         l->slab_bytes = (size_t)l->rg * 4;
     } else {
+        static const char *const tables[] = { "i16", "i8" };
+        const int table = field_enum(key, "table", tables, 2);
+        int64_t g;
+        if (table < 0 || field_int(key, "g", 1, 8, &g))
+            return -1;
+        if (8 % g != 0)
+            return bad_key(key, "the lut group size g must divide 8");
+        l->g = (int)g;
+        l->table = (enum pack_table)table;
         if (l->enc != PACK_PLANES)
             return bad_key(key, "lut layouts store bit-planes");
         l->slab_cols = 8 * l->q;
@@ -112,31 +124,94 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
     return 0;
 }
 
-/* Ternary: one scale for the tensor.  An already-ternary tensor {-s, 0, s}
- * keeps s exactly (*exact set); anything else gets BitNet's absmean. */
-static float ternary_scale(const float *w, size_t n, bool *exact)
+/* ---- quantization ---------------------------------------------------------
+ * Packing runs in passes over the tensor, each on the scheduler's threads:
+ * a scale pass (ternary only: the one scale needs every weight), then a
+ * band pass that quantizes one row group at a time into a codes band
+ * [rg][cols_pad] small enough to stay in cache, and lays it out.  Ternary
+ * weights stored as TQ1_0 / TQ2_0 take one band pass instead, straight from
+ * their codes, which also checks that the tensor is exactly ternary (the
+ * usual case); if not, the float passes run.  Nothing the size of the
+ * tensor is allocated besides the packed result. */
+
+/* BitNet's absmean adds |w| up as float sums of this many weights, in
+ * order, then those sums in double: the grouping is part of the result. */
+#define ABS_CHUNK 4096
+/* weights per task of the scale pass (a whole number of ABS_CHUNKs and of
+ * any block) */
+#define STATS_SPAN (8 * ABS_CHUNK)
+
+/* What the scale pass learns about a ternary tensor, or a span of it. */
+struct ternary_stats {
+    uint32_t max_bits;          /* largest |w| as bits (the same order as the floats) */
+    uint32_t min_nonzero_bits;  /* smallest nonzero |w| as bits, UINT32_MAX if none */
+    size_t non_finite;
+};
+
+static const struct ternary_stats no_stats = { 0, UINT32_MAX, 0 };
+
+static void stats_add(struct ternary_stats *st, uint32_t abs_bits)
 {
-    /* |w| compared as bits (same order as the floats) */
-    uint32_t max_bits = 0;
+    st->max_bits = abs_bits > st->max_bits ? abs_bits : st->max_bits;
+    if (abs_bits != 0 && abs_bits < st->min_nonzero_bits)
+        st->min_nonzero_bits = abs_bits;
+    st->non_finite += abs_bits >= 0x7f800000u;
+}
+
+static void stats_merge(struct ternary_stats *into, const struct ternary_stats *part)
+{
+    into->max_bits = part->max_bits > into->max_bits ? part->max_bits : into->max_bits;
+    into->min_nonzero_bits = part->min_nonzero_bits < into->min_nonzero_bits ? part->min_nonzero_bits
+                                                                             : into->min_nonzero_bits;
+    into->non_finite += part->non_finite;
+}
+
+/* Whether every weight is 0 or +-s, s = the largest |w|, and s > 0. */
+static bool is_ternary(const struct ternary_stats *st)
+{
+    return st->max_bits != 0 && st->min_nonzero_bits == st->max_bits;
+}
+
+/* Ternary: one scale for the tensor of n finite weights.  An already-ternary
+ * tensor {-s, 0, s} keeps s exactly (*exact set); anything else gets
+ * BitNet's absmean from the float sums `partials` of each ABS_CHUNK. */
+static float ternary_scale(const struct ternary_stats *st, const float *partials, size_t n, bool *exact)
+{
+    *exact = is_ternary(st);
+    if (*exact)
+        return f32_from_bits(st->max_bits);
+    if (st->max_bits == 0)  /* all zero */
+        return 1.0f;
     double abs_sum = 0.0;
-    for (size_t i0 = 0; i0 < n; i0 += 4096) {
-        float part = 0.0f;  /* float partial sums of 4096, added up in double */
-        for (size_t i = i0; i < n && i < i0 + 4096; i++) {
-            const uint32_t bits = f32_bits(w[i]) & 0x7fffffffu;
-            max_bits = bits > max_bits ? bits : max_bits;
-            part += fabsf(w[i]);
-        }
-        abs_sum += part;
-    }
-    const float s = f32_from_bits(max_bits);
-    size_t other = 0;  /* values that are neither 0 nor +-s */
-    for (size_t i = 0; i < n; i++)
-        other += w[i] != 0.0f && fabsf(w[i]) != s;
-    *exact = other == 0 && s > 0.0f;
-    if (other == 0)
-        return s > 0.0f ? s : 1.0f;
+    for (size_t i = 0; i < (n + ABS_CHUNK - 1) / ABS_CHUNK; i++)
+        abs_sum += partials[i];
     const float mean = (float)(abs_sum / (double)n);
     return mean > 0.0f ? mean : 1.0f;
+}
+
+/* Stats of w[0, n) (n <= STATS_SPAN), and into partials[i] the float sum of
+ * |w| over chunk i.  Eight chunks are summed side by side, each still in
+ * order, so eight additions are in flight instead of one. */
+static void float_stats(const float *w, size_t n, struct ternary_stats *st, float *partials)
+{
+    *st = no_stats;
+    for (size_t i = 0; i < n; i++)
+        stats_add(st, f32_bits(w[i]) & 0x7fffffffu);
+    size_t c0 = 0;
+    if (n == STATS_SPAN) {
+        float part[STATS_SPAN / ABS_CHUNK] = { 0 };
+        for (size_t i = 0; i < ABS_CHUNK; i++)
+            for (size_t k = 0; k < STATS_SPAN / ABS_CHUNK; k++)
+                part[k] += fabsf(w[k * ABS_CHUNK + i]);
+        memcpy(partials, part, sizeof part);
+        c0 = n;
+    }
+    for (; c0 < n; c0 += ABS_CHUNK) {
+        float part = 0.0f;
+        for (size_t i = c0; i < n && i < c0 + ABS_CHUNK; i++)
+            part += fabsf(w[i]);
+        partials[c0 / ABS_CHUNK] = part;
+    }
 }
 
 /* round(v) to nearest, ties to even, clamped to [lo, hi].  Clamping first
@@ -149,118 +224,404 @@ static int clamp_round(float v, int lo, int hi)
     return (int)((v + 0x1.8p23f) - 0x1.8p23f);
 }
 
-/* Codes u = w + offset of the whole padded matrix (padding holds w = 0),
- * and the scales, into `codes` [rows_pad][cols_pad] and the scale section. */
-static void quantize(const struct pack_layout *l, const float *w, uint8_t *codes, uint8_t *dst)
+/* Codes u = w + offset of row r (w: its cols weights) into u[0, cols):
+ * ternary at the tensor scale s (the sign when `exact`), int2/int4 with a
+ * scale per row and block, written to dst's scale section. */
+static void quantize(const struct pack_layout *l, const float *w, int64_t r, float s, bool exact, uint8_t *u,
+                     uint8_t *dst)
 {
-    const size_t cp = (size_t)l->cols_pad;
-    memset(codes, l->offset, (size_t)l->rows_pad * cp);
     if (l->sb == 0) {
-        bool exact;
-        const float s = ternary_scale(w, (size_t)l->rows * (size_t)l->cols, &exact);
-        for (int64_t r = 0; r < l->rows; r++) {
-            const float *wr = w + r * l->cols;
-            uint8_t *cr = codes + r * cp;
-            if (exact)  /* w / s is exactly -1, 0 or 1: its sign */
-                for (int64_t c = 0; c < l->cols; c++)
-                    cr[c] = (uint8_t)((wr[c] > 0.0f) - (wr[c] < 0.0f) + l->offset);
-            else
-                for (int64_t c = 0; c < l->cols; c++)
-                    cr[c] = (uint8_t)(clamp_round(wr[c] / s, -1, 1) + l->offset);
-        }
-        memcpy(dst + l->scale_offset, &s, sizeof s);
+        if (exact)  /* w / s is exactly -1, 0 or 1: its sign */
+            for (int64_t c = 0; c < l->cols; c++)
+                u[c] = (uint8_t)((w[c] > 0.0f) - (w[c] < 0.0f) + l->offset);
+        else
+            for (int64_t c = 0; c < l->cols; c++)
+                u[c] = (uint8_t)(clamp_round(w[c] / s, -1, 1) + l->offset);
         return;
     }
     const int blocks = (int)(l->cols_pad / l->sb);
-    for (int64_t r = 0; r < l->rows; r++)
-        for (int b = 0; b < blocks; b++) {
-            const int64_t c0 = (int64_t)b * l->sb, c1 = c0 + l->sb < l->cols ? c0 + l->sb : l->cols;
-            float m = 0.0f;
-            for (int64_t c = c0; c < c1; c++)
-                if (fabsf(w[r * l->cols + c]) > fabsf(m))
-                    m = w[r * l->cols + c];
-            const uint16_t d16 = f32_to_f16(m / (float)l->qmin);
-            const float d = f16_to_f32(d16);
-            for (int64_t c = c0; c < c1; c++)
-                codes[r * cp + c] =
-                    (uint8_t)((d != 0.0f ? clamp_round(w[r * l->cols + c] / d, l->qmin, l->qmax) : 0) + l->offset);
-            const size_t g = (size_t)(r / l->rg), i = ((g * blocks + b) * l->rg + (size_t)(r % l->rg)) * 2;
-            memcpy(dst + l->scale_offset + i, &d16, 2);
-        }
+    for (int b = 0; b < blocks; b++) {
+        const int64_t c0 = (int64_t)b * l->sb, c1 = c0 + l->sb < l->cols ? c0 + l->sb : l->cols;
+        float m = 0.0f;
+        for (int64_t c = c0; c < c1; c++)
+            if (fabsf(w[c]) > fabsf(m))
+                m = w[c];
+        const uint16_t d16 = f32_to_f16(m / (float)l->qmin);
+        const float d = f16_to_f32(d16);
+        for (int64_t c = c0; c < c1; c++)
+            u[c] = (uint8_t)((d != 0.0f ? clamp_round(w[c] / d, l->qmin, l->qmax) : 0) + l->offset);
+        const size_t g = (size_t)(r / l->rg), i = ((g * blocks + b) * l->rg + (size_t)(r % l->rg)) * 2;
+        memcpy(dst + l->scale_offset + i, &d16, 2);
+    }
 }
 
 /* mad: byte (r, q) of a slab holds row r's codes of columns 4j + q, j < P
- * (trit5: base 3, sign-folded as gen/lowbit.lua describes). */
+ * (trit5: base 3, sign-folded as gen/lowbit.lua describes).  One row group:
+ * codes [rg][cols_pad] into its slabs at dst.  Word j of a slab's row in
+ * `codes` holds the codes of columns 4j .. 4j + 3, so the row's 4 bytes are
+ * computed as one 32-bit word, lane by lane: no lane exceeds 255, so no
+ * carry crosses lanes. */
 static void lay_out_mad(const struct pack_layout *l, const uint8_t *codes, uint8_t *dst)
 {
     const size_t cp = (size_t)l->cols_pad, slabs = cp / (size_t)l->slab_cols;
-    for (size_t g = 0; g < (size_t)(l->rows_pad / l->rg); g++)
-        for (size_t s = 0; s < slabs; s++) {
-            uint8_t *slab = dst + (g * slabs + s) * l->slab_bytes;
-            for (int r = 0; r < l->rg; r++)
-                for (int q = 0; q < 4; q++) {
-                    const uint8_t *u = codes + (g * l->rg + (size_t)r) * cp + s * (size_t)l->slab_cols + q;
-                    unsigned byte;
-                    if (l->enc == PACK_TRIT5) {
-                        byte = u[0] + 3 * (u[4] + 3 * (u[8] + 3 * (u[12] + 3 * u[16])));
-                        if (byte > 121)  /* the negated tuple, 242 - c, with the top bit set */
-                            byte = 128 + (242 - byte);
-                    } else if (l->enc == PACK_CODE2) {
-                        byte = u[0] | u[4] << 2 | u[8] << 4 | (unsigned)u[12] << 6;
-                    } else {
-                        byte = u[0] | u[4] << 4;
-                    }
-                    slab[r * 4 + q] = (uint8_t)byte;
-                }
+    for (int r = 0; r < l->rg; r++) {
+        const uint8_t *u = codes + (size_t)r * cp;
+        uint8_t *out = dst + (size_t)r * 4;
+        for (size_t s = 0; s < slabs; s++, u += l->slab_cols, out += l->slab_bytes) {
+            uint32_t w[5], v;
+            memcpy(w, u, (size_t)l->slab_cols);
+            if (l->enc == PACK_TRIT5) {
+                v = w[0] + 3 * (w[1] + 3 * (w[2] + 3 * (w[3] + 3 * w[4])));
+                /* lanes above 121 take the negated tuple, 242 - c, with the top bit set */
+                const uint32_t fold = (((v + 0x06060606u) & 0x80808080u) >> 7) * 0xffu;
+                v = (v & ~fold) | (((0xf2f2f2f2u - v) | 0x80808080u) & fold);
+            } else if (l->enc == PACK_CODE2) {
+                v = w[0] | w[1] << 2 | w[2] << 4 | w[3] << 6;
+            } else {
+                v = w[0] | w[1] << 4;
+            }
+            memcpy(out, &v, 4);
         }
+    }
 }
 
-/* lut: plane p of a slab is rg x q bytes; byte column i's low nibble holds
- * bit p of the codes of group i (4 columns), the high nibble group q + i. */
+/* lut: plane p of a slab is rg x q bytes; byte column i holds 8/g fields of
+ * g bits, field k bit p of the codes of group k*q + i (g columns). */
 static void lay_out_lut(const struct pack_layout *l, const uint8_t *codes, uint8_t *dst)
 {
     const size_t cp = (size_t)l->cols_pad, slabs = cp / (size_t)l->slab_cols;
     const size_t plane_bytes = (size_t)l->rg * (size_t)l->q;
-    for (size_t g = 0; g < (size_t)(l->rows_pad / l->rg); g++)
+    for (size_t rgi = 0; rgi < (size_t)(l->rows_pad / l->rg); rgi++)  /* row groups */
         for (size_t s = 0; s < slabs; s++)
             for (int p = 0; p < l->bits; p++) {
-                uint8_t *plane = dst + (g * slabs + s) * l->slab_bytes + (size_t)p * plane_bytes;
+                uint8_t *plane = dst + (rgi * slabs + s) * l->slab_bytes + (size_t)p * plane_bytes;
                 for (int r = 0; r < l->rg; r++) {
-                    const uint8_t *u = codes + (g * l->rg + (size_t)r) * cp + s * (size_t)l->slab_cols;
+                    const uint8_t *u = codes + (rgi * l->rg + (size_t)r) * cp + s * (size_t)l->slab_cols;
                     for (int i = 0; i < l->q; i++) {
-                        unsigned lo = 0, hi = 0;
-                        for (int k = 0; k < 4; k++) {
-                            lo |= ((u[4 * i + k] >> p) & 1u) << k;
-                            hi |= ((u[4 * (l->q + i) + k] >> p) & 1u) << k;
-                        }
+                        unsigned byte = 0;
+                        for (int k = 0; k < 8 / l->g; k++)
+                            for (int j = 0; j < l->g; j++)
+                                byte |= ((u[(k * l->q + i) * l->g + j] >> p) & 1u) << (k * l->g + j);
                         const size_t at = l->row_major ? (size_t)r * l->q + i : (size_t)i * l->rg + r;
-                        plane[at] = (uint8_t)(lo | hi << 4);
+                        plane[at] = (uint8_t)byte;
                     }
                 }
             }
 }
 
-int pack_f32(const struct pack_layout *l, const float *w, void *dst)
+/* ---- the passes ----------------------------------------------------------- */
+
+struct pack_job {
+    const struct pack_layout *l;
+    const float *w;            /* the weights as f32 rows (pack_f32), or NULL: */
+    const struct tensor *t;    /*   converted from this tensor (pack_tensor) */
+    bool direct;               /* ternary codes straight from t's TQ1_0 / TQ2_0 blocks */
+    float scale;               /* ternary: the tensor's scale */
+    bool exact;                /*   and whether every w / scale is -1, 0 or 1 */
+    uint8_t *dst;
+    struct ternary_stats *stats;  /* one per STATS_SPAN weights (scale pass) or row group (direct) */
+    float *partials;              /* scale pass: one |w| sum per ABS_CHUNK */
+    /* per-worker scratch: f32 weights, stored ternary codes with their
+     * blocks' scales and codes present, the codes band; `scratch_bytes` each */
+    unsigned char *scratch;
+    size_t scratch_bytes, f32_bytes, codes_bytes, scales_bytes;
+    atomic_size_t non_finite;  /* band pass (int2/int4) */
+    atomic_bool failed;        /* a conversion failed */
+};
+
+struct scratch {
+    float *f32;
+    uint8_t *codes;    /* stored ternary codes (direct) */
+    float *scales;     /* their blocks' scales */
+    uint8_t *present;  /* and the codes present in each (bit c for code c) */
+    uint8_t *band;     /* [rg][cols_pad] */
+};
+
+static struct scratch scratch_of(const struct pack_job *job, int worker)
 {
-    size_t non_finite = 0;
-    for (size_t i = 0; i < (size_t)l->rows * (size_t)l->cols; i++)
-        non_finite += (f32_bits(w[i]) & 0x7f800000u) == 0x7f800000u;
-    if (non_finite)
-        return ryot_fail("%zu weights are NaN or infinite", non_finite);
-    uint8_t *codes = malloc((size_t)l->rows_pad * (size_t)l->cols_pad);
-    if (!codes)
-        return ryot_fail("packing %lldx%lld weights: out of memory", (long long)l->rows, (long long)l->cols);
-    memset(dst, 0, l->bytes);
-    quantize(l, w, codes, dst);
-    if (l->family == PACK_MAD)
-        lay_out_mad(l, codes, dst);
-    else
-        lay_out_lut(l, codes, dst);
-    free(codes);
+    unsigned char *p = job->scratch + (size_t)worker * job->scratch_bytes;
+    return (struct scratch){
+        .f32 = (float *)p,
+        .codes = p + job->f32_bytes,
+        .scales = (float *)(p + job->f32_bytes + job->codes_bytes),
+        .present = p + job->f32_bytes + job->codes_bytes + job->scales_bytes,
+        .band = p + job->f32_bytes + job->codes_bytes + 2 * job->scales_bytes,
+    };
+}
+
+static size_t weight_count(const struct pack_layout *l) { return (size_t)l->rows * (size_t)l->cols; }
+
+static size_t block_elems(const struct tensor *t)
+{
+    return dtype_block_elems(t->type) > 0 ? (size_t)dtype_block_elems(t->type) : 1;
+}
+
+/* Weights [e0, e1) as f32: in place for pack_f32, else converted into buf
+ * from the block boundary at or before e0.  NULL if conversion fails. */
+static const float *weights_f32(const struct pack_job *job, size_t e0, size_t e1, float *buf)
+{
+    if (job->w)
+        return job->w + e0;
+    const size_t first = e0 / block_elems(job->t) * block_elems(job->t);
+    if (tensor_to_f32(job->t, (int64_t)first, (int64_t)(e1 - first), buf) != 0)
+        return NULL;
+    return buf + (e0 - first);
+}
+
+/* Stored codes of the blocks covering weights [e0, e1) into the scratch;
+ * returns the index of the first block. */
+static size_t stored_codes(const struct pack_job *job, size_t e0, size_t e1, struct scratch *sc)
+{
+    const size_t b0 = e0 / 256, b1 = (e1 + 255) / 256;
+    const unsigned char *blocks = (const unsigned char *)job->t->data + b0 * dtype_block_bytes(job->t->type);
+    ternary_codes(job->t->type, blocks, (int64_t)(b1 - b0), sc->codes, sc->scales, sc->present);
+    return b0;
+}
+
+/* Weight (code - 1) * d of a block as tensor_to_f32 computes it. */
+static float stored_weight(const struct tensor *t, float d, int code)
+{
+    float w = d * (float)(code - 1);
+    if (t->scale != 1.0f)
+        w *= t->scale;
+    return w;
+}
+
+/* Codes of rows [r0, r1) into the band from the stored codes, assuming the
+ * tensor is exactly ternary: u = sign(w) + 1 needs no scale, only each
+ * block's sign of d.  The band's stats, into *st, tell whether the
+ * assumption held: a block's weights take one value per code present. */
+static void band_from_stored(const struct pack_job *job, int64_t r0, int64_t r1, struct scratch *sc,
+                             struct ternary_stats *st)
+{
+    const struct pack_layout *l = job->l;
+    const size_t e0 = (size_t)r0 * (size_t)l->cols, e1 = (size_t)r1 * (size_t)l->cols;
+    const size_t b0 = stored_codes(job, e0, e1, sc);
+    *st = no_stats;
+    for (size_t b = b0; b * 256 < e1; b++) {
+        uint8_t *code = sc->codes + (b - b0) * 256;
+        /* a block the band shares with its neighbours counts its own weights only */
+        const size_t lo = e0 > b * 256 ? e0 - b * 256 : 0, hi = e1 - b * 256 < 256 ? e1 - b * 256 : 256;
+        unsigned present = sc->present[b - b0];
+        if (lo > 0 || hi < 256) {
+            present = 0;
+            for (size_t i = lo; i < hi; i++)
+                present |= 1u << code[i];
+        }
+        uint8_t sign[4];
+        for (int k = 0; k < 4; k++) {
+            const float w = stored_weight(job->t, sc->scales[b - b0], k);
+            if (present >> k & 1)
+                stats_add(st, f32_bits(w) & 0x7fffffffu);
+            sign[k] = (uint8_t)((w > 0.0f) - (w < 0.0f) + 1);
+        }
+        if (sign[0] == 0 && sign[1] == 1 && sign[2] == 2 && sign[3] == 2) {
+            /* d > 0: the code itself, 3 read as 2 (eight codes a word) */
+            for (int i = 0; i < 256; i += 8) {
+                uint64_t x;
+                memcpy(&x, code + i, 8);
+                x -= x & x >> 1 & 0x0101010101010101u;
+                memcpy(code + i, &x, 8);
+            }
+        } else {
+            for (int i = 0; i < 256; i++)
+                code[i] = sign[code[i]];
+        }
+    }
+    const size_t cp = (size_t)l->cols_pad;
+    for (int64_t r = r0; r < r1; r++)
+        memcpy(sc->band + (size_t)(r - r0) * cp, sc->codes + ((size_t)r * (size_t)l->cols - b0 * 256),
+               (size_t)l->cols);
+}
+
+static void scale_pass(void *ctx, size_t begin, size_t end, int worker)
+{
+    struct pack_job *job = ctx;
+    struct scratch sc = scratch_of(job, worker);
+    const size_t n = weight_count(job->l);
+    for (size_t i = begin; i < end; i++) {
+        const size_t e0 = i * STATS_SPAN, e1 = e0 + STATS_SPAN < n ? e0 + STATS_SPAN : n;
+        const float *w = weights_f32(job, e0, e1, sc.f32);
+        if (w)
+            float_stats(w, e1 - e0, &job->stats[i], job->partials + e0 / ABS_CHUNK);
+        else
+            atomic_store_explicit(&job->failed, true, memory_order_relaxed);
+    }
+}
+
+/* Codes of rows [r0, r1) into the band from f32 weights; -1 if they cannot
+ * be converted. */
+static int band_from_f32(struct pack_job *job, int64_t r0, int64_t r1, struct scratch *sc)
+{
+    const struct pack_layout *l = job->l;
+    const size_t cols = (size_t)l->cols;
+    const float *w = weights_f32(job, (size_t)r0 * cols, (size_t)r1 * cols, sc->f32);
+    if (!w)
+        return -1;
+    if (l->sb) {  /* ternary weights were checked by the scale pass */
+        size_t non_finite = 0;
+        for (size_t i = 0; i < (size_t)(r1 - r0) * cols; i++)
+            non_finite += (f32_bits(w[i]) & 0x7f800000u) == 0x7f800000u;
+        atomic_fetch_add_explicit(&job->non_finite, non_finite, memory_order_relaxed);
+    }
+    for (int64_t r = r0; r < r1; r++)
+        quantize(l, w + (size_t)(r - r0) * cols, r, job->scale, job->exact,
+                 sc->band + (size_t)(r - r0) * (size_t)l->cols_pad, job->dst);
     return 0;
 }
 
-int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct arena *store,
+/* The band of row group g laid out into its slabs.  lay_out_lut walks
+ * rows_pad / rg groups; a copy of the layout with one group serves it. */
+static void lay_out_group(const struct pack_layout *l, const uint8_t *band, size_t g, uint8_t *dst)
+{
+    uint8_t *slabs = dst + g * (size_t)(l->cols_pad / l->slab_cols) * l->slab_bytes;
+    if (l->family == PACK_MAD) {
+        lay_out_mad(l, band, slabs);
+    } else {
+        struct pack_layout one_group = *l;
+        one_group.rows_pad = l->rg;
+        lay_out_lut(&one_group, band, slabs);
+    }
+}
+
+static void band_pass(void *ctx, size_t begin, size_t end, int worker)
+{
+    struct pack_job *job = ctx;
+    const struct pack_layout *l = job->l;
+    struct scratch sc = scratch_of(job, worker);
+    const size_t cp = (size_t)l->cols_pad;
+    for (size_t g = begin; g < end; g++) {
+        const int64_t r0 = (int64_t)g * l->rg, r1 = r0 + l->rg < l->rows ? r0 + l->rg : l->rows;
+        if (r0 < r1) {
+            if (job->direct)
+                band_from_stored(job, r0, r1, &sc, &job->stats[g]);
+            else if (band_from_f32(job, r0, r1, &sc) != 0)
+                atomic_store_explicit(&job->failed, true, memory_order_relaxed);
+        }
+        /* padding holds w = 0 */
+        for (int64_t r = r0; r < r1; r++)
+            memset(sc.band + (size_t)(r - r0) * cp + (size_t)l->cols, l->offset, cp - (size_t)l->cols);
+        const int64_t real = r1 > r0 ? r1 - r0 : 0;
+        memset(sc.band + (size_t)real * cp, l->offset, (size_t)(l->rg - real) * cp);
+        lay_out_group(l, sc.band, g, job->dst);
+    }
+}
+
+/* fn over [0, n) on s's threads, or on this one when s is NULL. */
+static void run_pass(struct sched *s, size_t n, range_fn fn, struct pack_job *job)
+{
+    if (s)
+        parallel_for(s, n, 1, fn, job);
+    else
+        fn(job, 0, n, 0);
+}
+
+/* The scale pass over f32 weights: job->scale and job->exact. */
+static int find_scale(struct pack_job *job, struct sched *s)
+{
+    const size_t n = weight_count(job->l), spans = (n + STATS_SPAN - 1) / STATS_SPAN;
+    run_pass(s, spans, scale_pass, job);
+    if (atomic_load_explicit(&job->failed, memory_order_relaxed))
+        return ryot_fail("cannot convert %s to F32", dtype_name(job->t->type));
+    struct ternary_stats st = no_stats;
+    for (size_t i = 0; i < spans; i++)
+        stats_merge(&st, &job->stats[i]);
+    if (st.non_finite)
+        return ryot_fail("%zu weights are NaN or infinite", st.non_finite);
+    job->scale = ternary_scale(&st, job->partials, n, &job->exact);
+    return 0;
+}
+
+/* Ternary weights stored as TQ1_0 / TQ2_0 are packed in one pass from their
+ * codes, on the assumption that the tensor is exactly ternary; true when
+ * the stats of that pass say so. */
+static bool packed_from_stored(struct pack_job *job, struct sched *s)
+{
+    const struct pack_layout *l = job->l;
+    if (l->sb != 0 || !job->t || (job->t->type != DT_TQ1_0 && job->t->type != DT_TQ2_0))
+        return false;
+    const size_t groups = (size_t)(l->rows_pad / l->rg);
+    job->direct = true;
+    run_pass(s, groups, band_pass, job);
+    job->direct = false;
+    struct ternary_stats st = no_stats;
+    for (size_t g = 0; g < groups; g++)
+        stats_merge(&st, &job->stats[g]);
+    if (st.non_finite || !is_ternary(&st))
+        return false;  /* the f32 way counts non-finite weights, or averages */
+    job->scale = f32_from_bits(st.max_bits);
+    return true;
+}
+
+static int pack_passes(struct pack_job *job, struct sched *s)
+{
+    const struct pack_layout *l = job->l;
+    /* The layouts write every code byte; the rest is alignment padding and
+     * scales.  int2/int4 clear it before the band pass, which writes the
+     * real rows' scales (padding rows keep 0); ternary after it, so that a
+     * worker of the band pass, not this thread alone, first touches (and so
+     * has the kernel clear) the page the codes share with it. */
+    const size_t tail = l->bytes - l->code_bytes;
+    if (l->sb)
+        memset(job->dst + l->code_bytes, 0, tail);
+    if (!packed_from_stored(job, s)) {
+        if (l->sb == 0 && find_scale(job, s) != 0)
+            return -1;
+        run_pass(s, (size_t)(l->rows_pad / l->rg), band_pass, job);
+        if (atomic_load_explicit(&job->failed, memory_order_relaxed))
+            return ryot_fail("cannot convert %s to F32", dtype_name(job->t->type));
+        const size_t non_finite = atomic_load_explicit(&job->non_finite, memory_order_relaxed);
+        if (non_finite)
+            return ryot_fail("%zu weights are NaN or infinite", non_finite);
+    }
+    if (l->sb == 0) {
+        memset(job->dst + l->code_bytes, 0, tail);
+        memcpy(job->dst + l->scale_offset, &job->scale, sizeof job->scale);
+    }
+    return 0;
+}
+
+static size_t round64(size_t x) { return round_up(x, 64); }
+
+/* Pack w (f32 rows) or t into dst with s's threads; -1 with a message. */
+static int pack(const struct pack_layout *l, const float *w, const struct tensor *t, void *dst, struct sched *s)
+{
+    const size_t n = weight_count(l), band_weights = (size_t)l->rg * (size_t)l->cols;
+    struct pack_job job = { .l = l, .w = w, .t = t, .dst = dst };
+    atomic_init(&job.non_finite, 0);
+    atomic_init(&job.failed, false);
+    /* a band's weights from the block boundary before it to the end of the
+     * block after it; a scale-pass span */
+    const size_t f32_weights = band_weights + 2 * (t ? block_elems(t) : 0);
+    job.f32_bytes = w ? 0 : round64((f32_weights > STATS_SPAN ? f32_weights : STATS_SPAN) * sizeof(float));
+    if (t && (t->type == DT_TQ1_0 || t->type == DT_TQ2_0)) {
+        job.codes_bytes = round64(band_weights + 2 * 256);
+        job.scales_bytes = round64(job.codes_bytes / 256 * sizeof(float));
+    }
+    job.scratch_bytes =
+        job.f32_bytes + job.codes_bytes + 2 * job.scales_bytes + round64((size_t)l->rg * (size_t)l->cols_pad);
+    const size_t workers = s ? (size_t)sched_threads(s) : 1;
+    job.scratch = malloc(workers * job.scratch_bytes);
+    if (l->sb == 0) {
+        const size_t spans = (n + STATS_SPAN - 1) / STATS_SPAN, groups = (size_t)(l->rows_pad / l->rg);
+        job.stats = malloc((spans > groups ? spans : groups) * sizeof *job.stats);
+        job.partials = malloc((n + ABS_CHUNK - 1) / ABS_CHUNK * sizeof *job.partials);
+    }
+    const int rc = job.scratch && (l->sb || (job.stats && job.partials))
+                 ? pack_passes(&job, s)
+                 : ryot_fail("packing %lldx%lld weights: out of memory", (long long)l->rows, (long long)l->cols);
+    free(job.scratch);
+    free(job.stats);
+    free(job.partials);
+    return rc;
+}
+
+int pack_f32(const struct pack_layout *l, const float *w, void *dst)
+{
+    return pack(l, w, NULL, dst, NULL);
+}
+
+int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct arena *store, struct sched *s,
                 const char *name, const char *layout)
 {
     struct pack_layout l;
@@ -272,24 +633,22 @@ int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct
     const int64_t shape[2] = { l.rows, l.cols };
     if (tensor_check_shape(wf, t, 2, shape) != 0)
         return -1;
-    const size_t n = (size_t)l.rows * (size_t)l.cols;
-    float *w = malloc(n * sizeof *w);
-    if (!w)
-        return ryot_fail("%s: tensor '%s': out of memory converting to F32", wf->path, name);
-    uint8_t *dst = NULL;
-    int rc = tensor_to_f32(t, 0, (int64_t)n, w);
-    if (rc != 0)
-        ryot_fail("%s: tensor '%s': cannot convert %s to F32", wf->path, name, dtype_name(t->type));
-    else if (!(dst = arena_alloc(store, l.bytes, 64)))
-        rc = -1;
-    else if ((rc = pack_f32(&l, w, dst)) != 0) {
+    /* Converting the tensor's last elements checks its type and that its
+     * data holds every element, here: the passes convert on worker threads,
+     * where a message would be lost. */
+    const size_t n = weight_count(&l), last = (n - 1) / block_elems(t) * block_elems(t);
+    float tail[256];
+    if (block_elems(t) > sizeof tail / sizeof tail[0] ||
+        tensor_to_f32(t, (int64_t)last, (int64_t)(n - last), tail) != 0)
+        return ryot_fail("%s: tensor '%s': cannot convert %s to F32", wf->path, name, dtype_name(t->type));
+    uint8_t *dst = arena_alloc(store, l.bytes, 64);
+    if (!dst)
+        return -1;
+    if (pack(&l, NULL, t, dst, s) != 0) {
         char why[256];
         snprintf(why, sizeof why, "%s", ryot_last_error());
-        ryot_fail("%s: tensor '%s': %s", wf->path, name, why);
+        return ryot_fail("%s: tensor '%s': %s", wf->path, name, why);
     }
-    free(w);
-    if (rc != 0)
-        return -1;
     weight_file_release(wf, t);
     snprintf(out->layout, sizeof out->layout, "%s", layout);
     out->rows = l.rows;

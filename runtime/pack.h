@@ -6,6 +6,8 @@
  * instance (gen/lowbit.lua describes the layouts), e.g.
  *   "lowbit family=mad enc=trit5 wtype=ternary rows=640 cols=2560
  *    rows_pad=640 cols_pad=2560 rg=16 q=4 order=rq sb=0"
+ * (lut keys end in " g=G table=i16|i8": the table precision does not change
+ * the bytes, but names the kernel the weights were packed for).
  * The generated model passes its kernel's key to pack_tensor; the packed
  * weights carry the key, and pack_check refuses weights packed for any other
  * layout, so a kernel never reads a layout it was not generated for.
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 struct arena;
+struct sched;
 struct weight_file;
 
 #define PACK_LAYOUT_MAX 192
@@ -31,6 +34,7 @@ struct weight_file;
 enum pack_family { PACK_MAD, PACK_LUT };
 enum pack_encoding { PACK_CODE2, PACK_CODE4, PACK_TRIT5, PACK_PLANES };
 enum pack_wtype { PACK_TERNARY, PACK_INT2, PACK_INT4 };
+enum pack_table { PACK_TABLE_I16, PACK_TABLE_I8 };
 
 struct pack_layout {
     enum pack_family family;
@@ -41,6 +45,8 @@ struct pack_layout {
     int q;           /* byte columns per slab (4 for mad) */
     bool row_major;  /* order=rq (lut slabs), else qr */
     int sb;          /* columns per scale block, 0 = one scale per tensor */
+    int g;           /* lut: columns per table group, a divisor of 8 (0 for mad) */
+    enum pack_table table;  /* lut: exact int16 or per-token int8 tables (gen/lowbit.lua) */
     /* derived */
     int offset;      /* stored code u = w + offset */
     int bits;        /* bits of u: planes of a lut layout */
@@ -64,8 +70,10 @@ struct packed_weights {
 };
 
 /* Pack tensor `name` of wf (shape [rows][cols] as the layout says) into
- * `store`.  -1 with a message naming the file and tensor on failure. */
-int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct arena *store,
+ * `store`, on the threads of `s` (NULL: on the calling thread alone; the
+ * bytes do not depend on the thread count).  -1 with a message naming the
+ * file and tensor on failure. */
+int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct arena *store, struct sched *s,
                 const char *name, const char *layout);
 
 /* 0 if p was packed for `layout`, else -1 with a message naming `what`. */

@@ -1,5 +1,6 @@
 /* ggml's block-quantized formats, as GGUF files store them: conversion to
- * f32, and the few quantizers the synthetic model writer needs.
+ * f32, the stored codes of the ternary formats, and the few quantizers the
+ * synthetic model writer needs.
  *
  * Every block is read byte by byte (little-endian f16 scales assembled by
  * hand), so a block may sit at any address of a mapped file.  Layouts, with
@@ -23,6 +24,7 @@
 #include "quant.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "error.h"
@@ -117,27 +119,83 @@ static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
 
 static int tq1_trit(uint8_t byte, int n) { return (uint8_t)(byte * pow3[n]) * 3 >> 8; }
 
-static void dequant_tq1_0(const unsigned char *b, float *y)
+/* Codes of a TQ1_0 block; returns the mask of codes present (bit c for c). */
+static unsigned tq1_codes(const unsigned char *b, uint8_t *code)
 {
-    float d = load_f16(b + 52);
-    for (int k = 0; k < 160; k++)
-        y[k] = d * (float)(tq1_trit(b[k % 32], k / 32) - 1);
-    for (int r = 0; r < 80; r++)
-        y[160 + r] = d * (float)(tq1_trit(b[32 + r % 16], r / 16) - 1);
-    for (int r = 0; r < 16; r++)
-        y[240 + r] = d * (float)(tq1_trit(b[48 + r % 4], r / 4) - 1);
+    for (int n = 0; n < 5; n++)
+        for (int m = 0; m < 32; m++)
+            code[32 * n + m] = (uint8_t)tq1_trit(b[m], n);
+    for (int n = 0; n < 5; n++)
+        for (int m = 0; m < 16; m++)
+            code[160 + 16 * n + m] = (uint8_t)tq1_trit(b[32 + m], n);
+    for (int n = 0; n < 4; n++)
+        for (int m = 0; m < 4; m++)
+            code[240 + 4 * n + m] = (uint8_t)tq1_trit(b[48 + m], n);
+    unsigned present = 0;
+    for (int c = 0; c < 3; c++) {
+        bool seen = false;
+        for (int k = 0; k < 256; k++)
+            seen |= code[k] == c;
+        present |= (unsigned)seen << c;
+    }
+    return present;
 }
 
 /* TQ2_0: element k of a block is in byte 32*(k/128) + k%32, bits
- * 2*((k%128)/32) and up; the code c in 0..2 means c-1. */
-static void dequant_tq2_0(const unsigned char *b, float *y)
+ * 2*((k%128)/32) and up; the code c in 0..3 means c-1.  Eight bytes at a
+ * time: shifting a word moves every byte's field j to the bottom of that
+ * byte, and the mask drops what came from the neighbour.  Returns the mask
+ * of codes present, read from the packed fields: a field's low bit lo and
+ * high bit hi tell its code. */
+static unsigned tq2_codes(const unsigned char *b, uint8_t *code)
 {
-    float d = load_f16(b + 64);
-    for (int k = 0; k < 256; k++) {
-        int c = (b[32 * (k / 128) + k % 32] >> (2 * ((k % 128) / 32))) & 3;
-        y[k] = d * (float)(c - 1);
+    const uint64_t low_fields = 0x5555555555555555u, low_bits = 0x0303030303030303u;
+    uint64_t seen[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < 8; i++) {
+        uint64_t x;
+        memcpy(&x, b + 8 * i, 8);
+        const uint64_t lo = x & low_fields, hi = x >> 1 & low_fields;
+        seen[0] |= (lo | hi) ^ low_fields;
+        seen[1] |= lo & ~hi;
+        seen[2] |= hi & ~lo;
+        seen[3] |= lo & hi;
+        const int half = i / 4, m = 8 * (i % 4);
+        for (int j = 0; j < 4; j++) {
+            const uint64_t fields = x >> 2 * j & low_bits;
+            memcpy(code + 128 * half + 32 * j + m, &fields, 8);
+        }
     }
+    return (unsigned)(seen[0] != 0) | (unsigned)(seen[1] != 0) << 1 | (unsigned)(seen[2] != 0) << 2 |
+           (unsigned)(seen[3] != 0) << 3;
 }
+
+int ternary_codes(enum dtype t, const void *src, int64_t nblocks, uint8_t *codes, float *d, uint8_t *present)
+{
+    if (t != DT_TQ1_0 && t != DT_TQ2_0)
+        return ryot_fail("ternary codes: %s is not TQ1_0 or TQ2_0", dtype_name(t));
+    const unsigned char *b = src;
+    const size_t bb = dtype_block_bytes(t), d_at = t == DT_TQ1_0 ? 52 : 64;
+    for (int64_t i = 0; i < nblocks; i++, b += bb) {
+        const unsigned seen = (t == DT_TQ1_0 ? tq1_codes : tq2_codes)(b, codes + 256 * i);
+        if (present)
+            present[i] = (uint8_t)seen;
+        d[i] = load_f16(b + d_at);
+    }
+    return 0;
+}
+
+static void dequant_ternary(enum dtype t, const unsigned char *b, float *y)
+{
+    uint8_t code[256];
+    float d;
+    ternary_codes(t, b, 1, code, &d, NULL);
+    for (int k = 0; k < 256; k++)
+        y[k] = d * (float)(code[k] - 1);
+}
+
+static void dequant_tq1_0(const unsigned char *b, float *y) { dequant_ternary(DT_TQ1_0, b, y); }
+
+static void dequant_tq2_0(const unsigned char *b, float *y) { dequant_ternary(DT_TQ2_0, b, y); }
 
 typedef void (*block_fn)(const unsigned char *block, float *dst);
 

@@ -13,6 +13,14 @@
  * of blocks. */
 int dequantize_row(enum dtype t, const void *src, float *dst, int64_t n);
 
+/* The stored codes of `nblocks` whole TQ1_0 or TQ2_0 blocks at `src`,
+ * without floats: codes[256 * i + k] in 0..3 (element k of block i is
+ * d[i] * (code - 1)), each block's scale d[i] (its f16 as f32) and, unless
+ * `present` is NULL, the codes that occur in it (bit c of present[i] for
+ * code c).  Lets the packer re-encode ternary weights without a float pass.
+ * -1 with a message for any other type. */
+int ternary_codes(enum dtype t, const void *src, int64_t nblocks, uint8_t *codes, float *d, uint8_t *present);
+
 /* Quantize `n` f32 values (a multiple of dtype_block_elems(t)) into whole
  * blocks of type `t` at `dst`, the way ggml's reference quantizers do: F32,
  * F16, BF16 (round to nearest even), Q8_0 (scale absmax/127), TQ1_0 and

@@ -14,7 +14,11 @@
  * The reference also follows bitnet-tiny's description where it makes a
  * lossy choice: K and V are stored as f16, the head (tied to the embedding)
  * is int8 with a scale per row (absmax / 127), the lookup reads the same
- * int8 table, and the head's input is int8 in blocks of 64 columns.
+ * int8 table, and the head's input is int8 in blocks of 64 columns.  A
+ * model whose head is int4 (bitnet-tiny-int4head) instead has the packer's
+ * int4 rule (runtime/pack.h) in blocks of 64 columns, an f16 scale each,
+ * the lookup reads those values, and the head's input is quantized per
+ * token like every layer's.
  *
  * Tolerance.  The integer dot products are exact, but the floats around
  * them (norms, attention, scales) are summed in another order, so now and
@@ -37,8 +41,10 @@
  * Every check runs with 1 and 2 threads; both sides are fed the
  * reference's greedy tokens.
  *
- *   e2e_bitnet MODEL.gguf   (made by build/tools/mkmodel models/bitnet-tiny.lua) */
+ *   e2e_bitnet MODEL.gguf   (made by build/tools/mkmodel models/bitnet-tiny.lua; the
+ *                            generated model linked in says which head it has) */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +79,7 @@ struct ref {
     float *output_norm;
     int8_t *table;      /* the tied embedding / head, int8 [vocab][dim] */
     float *row_scale;   /* [vocab] */
+    float *head4;       /* or an int4 head: its values, [vocab][dim] (NULL for int8) */
     double *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
     double *kc, *vc;    /* [layers][seq][kv_dim], values rounded to f16 */
     enum variant variant;
@@ -120,7 +127,26 @@ static float *tensor(int layer, const char *name, size_t n)
     return v;
 }
 
-static int ref_load(struct ref *r, const struct weight_file *wf)
+/* The packer's int4 rule for one row: per block of HEAD_BLOCK columns,
+ * d = f16(m / -8) for the value m of largest magnitude (the first one),
+ * code = clamp(round(w / d), -8, 7), ties to even; the row's values d * code. */
+static void int4_row(float *out, const float *w, int n)
+{
+    for (int b = 0; b < n; b += HEAD_BLOCK) {
+        const int end = b + HEAD_BLOCK < n ? b + HEAD_BLOCK : n;
+        float m = 0;
+        for (int i = b; i < end; i++)
+            m = fabsf(w[i]) > fabsf(m) ? w[i] : m;
+        const float d = f16_to_f32(f32_to_f16(m / -8.0f));
+        for (int i = b; i < end; i++) {
+            float code = d != 0 ? nearbyintf(w[i] / d) : 0;
+            code = code < -8 ? -8 : code > 7 ? 7 : code;
+            out[i] = code * d;
+        }
+    }
+}
+
+static int ref_load(struct ref *r, const struct weight_file *wf, bool int4_head)
 {
     ref_file = wf;
     const struct weight_meta *a = weight_file_meta(wf, "general.architecture");
@@ -166,6 +192,12 @@ static int ref_load(struct ref *r, const struct weight_file *wf)
         for (size_t i = 0; i < d; i++)
             r->table[(size_t)v * d + i] = (int8_t)(amax > 0 ? lrintf(row[i] * (127 / amax)) : 0);
     }
+    r->head4 = NULL;
+    if (int4_head) {
+        r->head4 = malloc(sizeof(float) * (size_t)r->vocab * d);
+        for (int v = 0; v < r->vocab; v++)
+            int4_row(r->head4 + (size_t)v * d, emb + (size_t)v * d, (int)d);
+    }
     free(emb);
     const size_t wide = d > hd ? d : hd;
     r->x = calloc(d, 8), r->xb = calloc(wide, 8), r->xb2 = calloc(wide, 8), r->q = calloc(d, 8);
@@ -184,7 +216,7 @@ static void ref_free(struct ref *r)
             free(all[i]);
     }
     free(r->L);
-    free(r->output_norm), free(r->table), free(r->row_scale);
+    free(r->output_norm), free(r->table), free(r->row_scale), free(r->head4);
     free(r->x), free(r->xb), free(r->xb2), free(r->q), free(r->hb), free(r->hb2), free(r->att), free(r->logits);
     free(r->kc), free(r->vc);
 }
@@ -244,7 +276,7 @@ static double *ref_forward(struct ref *r, int token, int pos)
 {
     const int d = r->dim, hd = r->hidden, kv = r->kv_dim, hs = r->head_dim, group = r->heads / r->kv_heads;
     for (int i = 0; i < d; i++)
-        r->x[i] = r->table[(size_t)token * d + i] * (double)r->row_scale[token];
+        r->x[i] = r->head4 ? r->head4[(size_t)token * d + i] : r->table[(size_t)token * d + i] * (double)r->row_scale[token];
     for (int l = 0; l < r->layers; l++) {
         const struct layer_ref *L = &r->L[l];
         double *kc = r->kc + (size_t)l * r->seq * kv, *vc = r->vc + (size_t)l * r->seq * kv;
@@ -308,6 +340,16 @@ static double *ref_forward(struct ref *r, int token, int pos)
             r->x[i] += r->xb[i];
     }
     rmsnorm(r->xb, r->x, r->output_norm, d, r->eps);
+    if (r->head4) {  /* int4 head: the input quantized per token, as the layers' */
+        act_quant(r, r->xb, d);
+        for (int v = 0; v < r->vocab; v++) {
+            double s = 0;
+            for (int i = 0; i < d; i++)
+                s += r->head4[(size_t)v * d + i] * r->xb[i];
+            r->logits[v] = s;
+        }
+        return r->logits;
+    }
     /* int8 head: the input in blocks of HEAD_BLOCK, each absmax -> 127 */
     for (int b = 0; b < d; b += HEAD_BLOCK) {
         const int n = d - b < HEAD_BLOCK ? d - b : HEAD_BLOCK;
@@ -492,15 +534,17 @@ int main(int argc, char **argv)
     const struct model_info *mi = model_info();
     struct weight_file wf;
     struct ref ref;
-    if (weight_file_open(&wf, argv[1]) != 0 || ref_load(&ref, &wf) != 0) {
+    const bool int4_head = strcmp(mi->output_type, "int4") == 0;
+    if (weight_file_open(&wf, argv[1]) != 0 || ref_load(&ref, &wf, int4_head) != 0) {
         fprintf(stderr, "cannot read %s\n", argv[1]);
         return 1;
     }
     int passed = 0, failed = 0;
     const int same_shape = ref.dim == mi->dim && ref.hidden == mi->hidden_dim && ref.layers == mi->n_layers
                            && ref.heads == mi->n_heads && ref.kv_heads == mi->n_kv_heads
-                           && ref.vocab == mi->vocab_size && strcmp(mi->name, "bitnet-tiny") == 0;
-    printf("%s the file and the generated model are bitnet-tiny's shape\n", same_shape ? "ok  " : "FAIL");
+                           && ref.vocab == mi->vocab_size && strncmp(mi->name, "bitnet-tiny", 11) == 0;
+    printf("%s the file and the generated model (%s, %s head) are bitnet-tiny's shape\n", same_shape ? "ok  " : "FAIL",
+           mi->name, mi->output_type);
     same_shape ? passed++ : failed++;
     if (ref.seq < PREFILL || mi->seq_len < STEPS) {
         fprintf(stderr, "context too short for the test\n");

@@ -8,7 +8,15 @@
  * from the unpacked weights and applies the scales in the order the kernels
  * promise (per tensor: (float)acc * (w_scale * x_scale); per block:
  * sum = fmaf(d_b, (float)acc_b, sum) over blocks in order, then sum *
- * x_scale).  Every output must match bit for bit. */
+ * x_scale).  Every output must match bit for bit.
+ *
+ * A lut kernel with int8 tables computes a different integer, the sum of
+ * quantized subset sums (gen/lowbit.lua): its reference builds those
+ * tables itself, from the unpacked weights and by integer division, and
+ * the same bit-for-bit match applies with x_scale * (m / 127) for x_scale.
+ * Its outputs must also stay within the rounding bound of the exact
+ * result: per output the worst case, and over a case's outputs a
+ * root-mean-square bound, which a wrong table scale would break. */
 #ifndef RYOT_LOWBIT_CHECK_H
 #define RYOT_LOWBIT_CHECK_H
 
@@ -19,7 +27,8 @@
 typedef void (*lowbit_kernel)(struct sched *s, float *restrict out, const uint8_t *restrict w,
                               const int8_t *restrict xq, const float *restrict x_scale, int n);
 
-static int lowbit_rand(int lo, int hi) { return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1)); }
+/* uniform in [lo, hi] (multiply-shift: no division per value) */
+static int lowbit_rand(int lo, int hi) { return lo + (int)(((rng_next() >> 32) * (uint64_t)(hi - lo + 1)) >> 32); }
 
 /* A random scale exactly representable in f16, either sign. */
 static float lowbit_scale(void)
@@ -28,13 +37,21 @@ static float lowbit_scale(void)
     return rng_next() & 1 ? v : -v;
 }
 
-/* Weights q on the grid (extreme: only the grid's ends) with scales; each
- * block holds its most negative code so the packer's scale rule recovers d. */
-static void lowbit_weights(const struct pack_layout *l, int extreme, int8_t *q, float *d, float *w)
+/* Test values: random on the grid, only the grid's ends (random signs), or
+ * saturating: every activation 127 and every weight the grid's top, the
+ * largest sums any kernel's narrow intermediate sums must hold. */
+enum lowbit_values { LOWBIT_RANDOM, LOWBIT_EXTREME, LOWBIT_SATURATING };
+static const char *const lowbit_values_label[] = { "", "extreme values, ", "saturating values, " };
+
+/* Weights q as `values` says, with scales; each block holds its most
+ * negative code so the packer's scale rule recovers d. */
+static void lowbit_weights(const struct pack_layout *l, enum lowbit_values values, int8_t *q, float *d, float *w)
 {
     const int64_t blocks = l->sb ? l->cols_pad / l->sb : 1, sb = l->sb ? l->sb : l->cols_pad;
     for (int64_t i = 0; i < l->rows * l->cols; i++)
-        q[i] = (int8_t)(extreme ? (rng_next() & 1 ? l->qmin : l->qmax) : lowbit_rand(l->qmin, l->qmax));
+        q[i] = (int8_t)(values == LOWBIT_SATURATING ? l->qmax
+                        : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? l->qmin : l->qmax)
+                                                    : lowbit_rand(l->qmin, l->qmax));
     if (l->sb == 0) {
         d[0] = fabsf(lowbit_scale());
         q[0] = -1;  /* the tensor is ternary with magnitude d */
@@ -48,75 +65,197 @@ static void lowbit_weights(const struct pack_layout *l, int extreme, int8_t *q, 
                     (int8_t)l->qmin;
         }
     for (int64_t r = 0; r < l->rows; r++)
-        for (int64_t c = 0; c < l->cols; c++)
-            w[r * l->cols + c] = (float)q[r * l->cols + c] * d[l->sb ? r * blocks + c / sb : 0];
+        for (int64_t b = 0; b < blocks; b++) {
+            const float scale = d[l->sb ? r * blocks + b : 0];
+            for (int64_t c = b * sb; c < (b + 1) * sb && c < l->cols; c++)
+                w[r * l->cols + c] = (float)q[r * l->cols + c] * scale;
+        }
+}
+
+/* Quantized lut tables of one token (gen/lowbit.lua, table=i8): *m the
+ * largest |subset sum| of a group of g activations, tab[group << g | idx]
+ * the subset sum of the group's activations selected by idx's bits times
+ * 127 / m, rounded half away from zero. */
+static void lowbit_i8_tables(const struct pack_layout *l, const int8_t *x, int *m, int8_t *tab)
+{
+    const int g = l->g, groups = (int)(l->cols_pad / g);
+    *m = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int grp = 0; grp < groups; grp++)
+            for (int idx = 0; idx < 1 << g; idx++) {
+                int s = 0;
+                for (int k = 0; k < g; k++)
+                    s += idx >> k & 1 ? x[grp * g + k] : 0;
+                const int mag = s < 0 ? -s : s;
+                if (pass == 0) {
+                    *m = mag > *m ? mag : *m;
+                } else {
+                    const int q = *m ? (254 * mag + *m) / (2 * *m) : 0;
+                    tab[grp << g | idx] = (int8_t)(s < 0 ? -q : q);
+                }
+            }
+}
+
+/* Per row and group of g columns of weights q, per plane p of the codes
+ * u = w + offset (padding counted as w = 0): the table index the group's
+ * bits select, idx[(row * groups + group) * bits + p]. */
+static void lowbit_i8_indices(const struct pack_layout *l, const int8_t *q, uint8_t *idx)
+{
+    const int g = l->g;
+    const int64_t groups = l->cols_pad / g;
+    for (int64_t r = 0; r < l->rows; r++)
+        for (int64_t grp = 0; grp < groups; grp++)
+            for (int p = 0; p < l->bits; p++) {
+                int i = 0;
+                for (int k = 0; k < g; k++) {
+                    const int64_t c = grp * g + k;
+                    const int u = (c < l->cols ? q[r * l->cols + c] : 0) + l->offset;
+                    i |= (u >> p & 1) << k;
+                }
+                idx[(r * groups + grp) * l->bits + p] = (uint8_t)i;
+            }
+}
+
+/* The integer an int8-table lut kernel computes for groups grp0 .. grp1 of
+ * one row (its indices idx): each group adds 2^p times the entry plane p
+ * selects, less offset times its all-ones entry. */
+static int64_t lowbit_i8_dot(const struct pack_layout *l, const uint8_t *idx, const int8_t *tab, int64_t grp0, int64_t grp1)
+{
+    const int g = l->g;
+    int64_t acc = 0;
+    for (int64_t grp = grp0; grp < grp1; grp++) {
+        const int8_t *entry = tab + (grp << g);
+        for (int p = 0; p < l->bits; p++)
+            acc += entry[idx[grp * l->bits + p]] * ((int64_t)1 << p);
+        acc -= (int64_t)l->offset * entry[(1 << g) - 1];
+    }
+    return acc;
 }
 
 static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pack_layout *l, int x_stride,
-                             int n, int extreme)
+                             int n, enum lowbit_values values)
 {
     const int64_t rows = l->rows, cols = l->cols, blocks = l->sb ? l->cols_pad / l->sb : 1;
     const int64_t sb = l->sb ? l->sb : l->cols_pad;
+    const int i8 = l->family == PACK_LUT && l->table == PACK_TABLE_I8;
     int8_t *q = malloc((size_t)(rows * cols)), *xq = calloc((size_t)n * (size_t)x_stride, 1);
     float *d = malloc(sizeof(float) * (size_t)(rows * blocks)), *w = malloc(sizeof(float) * (size_t)(rows * cols));
     float *xs = malloc(sizeof(float) * (size_t)n), *out = malloc(sizeof(float) * (size_t)(n * rows));
     float *ref = malloc(sizeof(float) * (size_t)(n * rows));
+    int8_t *tab = i8 ? malloc((size_t)(l->cols_pad / l->g) << l->g) : NULL;
+    uint8_t *idx = i8 ? malloc((size_t)(rows * (l->cols_pad / l->g) * l->bits)) : NULL;
     uint8_t *packed = aligned_alloc(64, l->bytes);
-    int ok = q && xq && d && w && xs && out && ref && packed;
+    int ok = q && xq && d && w && xs && out && ref && packed && (!i8 || (tab && idx));
     if (ok) {
-        lowbit_weights(l, extreme, q, d, w);
+        lowbit_weights(l, values, q, d, w);
         fill(xs, (size_t)n);
         for (int t = 0; t < n; t++) {
             xs[t] = 0.001f + fabsf(xs[t]);
             for (int64_t c = 0; c < cols; c++)
-                xq[(size_t)t * x_stride + c] = (int8_t)(extreme ? (rng_next() & 1 ? -127 : 127) : lowbit_rand(-127, 127));
+                xq[(size_t)t * x_stride + c] = (int8_t)(values == LOWBIT_SATURATING ? 127
+                                                        : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? -127 : 127)
+                                                                                    : lowbit_rand(-127, 127));
         }
         ok = pack_f32(l, w, packed) == 0;
+        if (i8)
+            lowbit_i8_indices(l, q, idx);
     }
     int64_t bad = 0;
-    double worst = 0;
+    double worst = 0, worst_bound = 0, err2 = 0, var = 0, exact2 = 0;
     if (ok) {
         for (size_t i = 0; i < (size_t)(n * rows); i++)
             out[i] = NAN;
         fn(sched, out, packed, xq, xs, n);
-        for (int t = 0; t < n; t++)
+        for (int t = 0; t < n; t++) {
+            const int8_t *x = xq + (size_t)t * x_stride;
+            int m = 0;
+            if (i8)
+                lowbit_i8_tables(l, x, &m, tab);
+            const float t_scale = i8 ? xs[t] * ((float)m / 127.0f) : xs[t];
+            /* a group's table rounding, in output units before the weight
+             * scale: each looked-up entry is off by at most 1/2, and a group
+             * looks up 2^p-weighted entries and offset x its all-ones one */
+            const double group_err = 0.5 * ((1 << l->bits) - 1 + l->offset) * m / 127.0 * xs[t];
             for (int64_t r = 0; r < rows; r++) {
-                float sum = 0.0f;
+                float sum = 0.0f, exact = 0.0f;
+                double bound = 0, sigma2 = 0, mag = 0;
                 for (int64_t b = 0; b < blocks; b++) {
-                    int64_t acc = 0;
+                    int32_t acc = 0;  /* |q x| <= 1024 per column: int32 holds 2^21 columns */
                     for (int64_t c = b * sb; c < (b + 1) * sb && c < cols; c++)
-                        acc += (int64_t)q[r * cols + c] * xq[(size_t)t * x_stride + c];
-                    if (l->sb == 0)
-                        sum = (float)acc * (d[0] * xs[t]);
-                    else
-                        sum = fmaf(d[r * blocks + b], (float)acc, sum);
+                        acc += q[r * cols + c] * x[c];
+                    const int64_t acc_kernel =
+                        i8 ? lowbit_i8_dot(l, idx + r * (l->cols_pad / l->g) * l->bits, tab, b * sb / l->g, (b + 1) * sb / l->g)
+                           : acc;
+                    const float db = d[l->sb ? r * blocks + b : 0];
+                    if (l->sb == 0) {
+                        sum = (float)acc_kernel * (db * t_scale);
+                        exact = (float)acc * (db * xs[t]);
+                    } else {
+                        sum = fmaf(db, (float)acc_kernel, sum);
+                        exact = fmaf(db, (float)acc, exact);
+                    }
+                    const int64_t real = cols - b * sb < sb ? cols - b * sb : sb;  /* columns of the block */
+                    const double groups = i8 && real > 0 ? (double)((real + l->g - 1) / l->g) : 0;
+                    bound += fabs(db) * groups * group_err;
+                    sigma2 += (double)db * db * groups * group_err * group_err;
+                    mag += fabs((double)db * (double)acc) * xs[t];
                 }
-                ref[(size_t)t * rows + r] = l->sb == 0 ? sum : sum * xs[t];
+                ref[(size_t)t * rows + r] = l->sb == 0 ? sum : sum * t_scale;
                 bad += !(out[(size_t)t * rows + r] == ref[(size_t)t * rows + r]);
+                if (i8) {
+                    /* float rounding of both results on top of the table's */
+                    if (l->sb)
+                        exact *= xs[t];
+                    const double err = fabs((double)out[(size_t)t * rows + r] - exact);
+                    worst_bound = fmax(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
+                    err2 += err * err;
+                    var += sigma2;
+                    exact2 += (double)exact * exact;
+                }
             }
+        }
         worst = max_error(out, ref, (size_t)(n * rows));
     }
-    char what[96];
-    snprintf(what, sizeof what, "%s%d token%s: outputs differing from the reference: %lld", extreme ? "extreme values, " : "",
+    char what[128];
+    snprintf(what, sizeof what, "%s%d token%s: outputs differing from the reference: %lld", lowbit_values_label[values],
              n, n > 1 ? "s" : "", (long long)bad);
     ok = check(name, what, ok ? worst : 1e30, 0) && bad == 0;
-    free(q); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(packed);
+    if (i8 && ok) {
+        /* Groups' rounding errors are uncorrelated and zero-mean (negating
+         * one group's activations negates its error and keeps m), so the
+         * expected square error of an output is at most the sum of its
+         * groups' squared bounds: checked as a mean over enough outputs,
+         * and the worst case on every output. */
+        const double rms = n * rows >= 64 && var > 0 ? sqrt(err2 / var) : 0;
+        snprintf(what, sizeof what, "%s%d token%s: error vs exact / bound: worst %.2f, rms %.2f (%.2g of rms output)",
+                 lowbit_values_label[values], n, n > 1 ? "s" : "", worst_bound, rms,
+                 exact2 > 0 ? sqrt(err2 / exact2) : 0);
+        ok = check(name, what, fmax(worst_bound, rms), 1);
+    }
+    free(q); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(tab); free(idx); free(packed);
     return ok;
 }
 
-/* GEMV (1 token), GEMM passes of a few tokens, and extreme values. */
+/* GEMV (1 token), GEMM passes of a few tokens, extreme values, and
+ * saturating values in a tile of up to 8 tokens and a single one. */
 static int lowbit_check(const char *name, lowbit_kernel fn, const char *layout, int x_stride, int token_tile)
 {
     struct pack_layout l;
     if (pack_layout_parse(layout, &l) != 0)
         return check(name, ryot_last_error(), 1, 0);
     const int small = l.rows * l.cols <= (1 << 20);
+    /* An output head takes seconds per case: decode and a few tokens only
+     * (the extreme cases run on the same template at smaller shapes). */
+    if (l.rows * l.cols > (1 << 26))
+        return lowbit_check_case(name, fn, &l, x_stride, 1, LOWBIT_RANDOM)
+               & lowbit_check_case(name, fn, &l, x_stride, 7, LOWBIT_RANDOM);
     const int counts[] = { 1, 2, 7, small ? token_tile + 3 : 13 };
     int ok = 1;
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
-        ok &= lowbit_check_case(name, fn, &l, x_stride, counts[i], 0);
-    ok &= lowbit_check_case(name, fn, &l, x_stride, 1, 1);
-    ok &= lowbit_check_case(name, fn, &l, x_stride, 9, 1);
+        ok &= lowbit_check_case(name, fn, &l, x_stride, counts[i], LOWBIT_RANDOM);
+    ok &= lowbit_check_case(name, fn, &l, x_stride, 1, LOWBIT_EXTREME);
+    ok &= lowbit_check_case(name, fn, &l, x_stride, 9, LOWBIT_EXTREME);
+    ok &= lowbit_check_case(name, fn, &l, x_stride, (token_tile < 8 ? token_tile : 8) + 1, LOWBIT_SATURATING);
     return ok;
 }
 

@@ -48,6 +48,9 @@ static const struct model_info info = {
     .default_weights = "{{m.files.weights}}",
     .default_tokenizer = "{{m.files.tokenizer}}",
     .build_key = "{{plan.build_key}}",
+    .linear_type = "{{m.weights.linear}}",
+    .embedding_type = "{{m.weights.embedding}}",
+    .output_type = "{{m.weights.output}}",
     .dim = DIM, .hidden_dim = HIDDEN_DIM, .n_layers = N_LAYERS, .n_heads = N_HEADS,
     .n_kv_heads = N_KV_HEADS, .head_dim = HEAD_DIM, .vocab_size = VOCAB_SIZE, .seq_len = SEQ_LEN,
     .n_kernels = sizeof kernel_lines / sizeof kernel_lines[0],
@@ -57,6 +60,9 @@ static const struct model_info info = {
 const struct model_info *model_info(void) { return &info; }
 
 //@ local lowbit = plan.linear.wq.kind == "linear_mad" or plan.linear.wq.kind == "linear_lut"
+//@ -- an int4 head is a low-bit (mad) kernel on the same int8 activations
+//@ local head_lowbit = plan.linear.output.kind == "linear_mad"
+//@ local quantized = lowbit or head_lowbit
 //@ -- a linear layer's call arguments: packed weights, and for low-bit layers the
 //@ -- int8 activations of width `cols` (quantized once, shared by the layers reading them)
 //@ local function weights(field) return lowbit and field .. ".data" or field end
@@ -78,15 +84,20 @@ struct layer {
 //@ end
 };
 
-//@ local ctype = { f32 = "float", f16 = "uint16_t", int8 = "int8_t" }
+//@ local ctype = { f32 = "float", f16 = "uint16_t", int8 = "int8_t", int4 = "uint8_t" }
 //@ local head = plan.linear.output.params
 
 struct model {
     struct sched *sched;
     struct arena store;  /* weights converted at load time */
     struct layer layers[N_LAYERS];
+//@ if head_lowbit then
+    struct packed_weights output;  /* {{m.weights.output}}, in the layout of its kernel */
+    const uint8_t *token_embd;     /* tied: output.data */
+//@ else
     const {{ctype[m.weights.embedding]}} *token_embd;  /* [VOCAB_SIZE][{{plan.embedding.params.stride}}] */
     const {{ctype[m.weights.output]}} *output;
+//@ end
     const float *token_embd_scale, *output_scale;  /* int8 tables: a scale per row */
     const float *output_norm;
 //@ if m.weights.output == "int8" then
@@ -96,7 +107,7 @@ struct model {
     /* activations of up to CHUNK tokens, row-major [token][width] */
     float *x, *xb, *xb2, *hb, *hb2, *q, *logits;
     float *k, *v;                    /* keys (after RoPE) and values of the chunk, [token][KV_DIM] */
-//@ if lowbit then
+//@ if quantized then
     /* inputs of the low-bit layers quantized to int8 per token, [token][stride] */
     int8_t *xq_dim, *xq_hidden;
     float *xs_dim, *xs_hidden;
@@ -125,12 +136,16 @@ static const size_t attn_scratch_shared = {{attn.scratch_shared_bytes}}, attn_sc
  * CHUNK tokens with their scales. */
 //@ if lowbit then
 //@   local ln = plan.linear
-//@   local qd, qh = plan.quantize_act[m.dim].params, plan.quantize_act[m.hidden_dim].params
 static const size_t lowbit_weight_bytes = (size_t)N_LAYERS * ({{ln.wq.params.packed_bytes}} + 2 * (size_t){{ln.wk.params.packed_bytes}}
     + {{ln.wo.params.packed_bytes}} + 2 * (size_t){{ln.w1.params.packed_bytes}} + {{ln.w2.params.packed_bytes}});
-static const size_t lowbit_act_bytes = (size_t)CHUNK * ({{qd.stride}} + {{qh.stride}} + 2 * sizeof(float)) + 4 * ARENA_ALIGN;
 //@ else
-static const size_t lowbit_weight_bytes = 0, lowbit_act_bytes = 0;
+static const size_t lowbit_weight_bytes = 0;
+//@ end
+//@ if quantized then
+//@   local qd, qh = plan.quantize_act[m.dim].params, plan.quantize_act[m.hidden_dim]
+static const size_t lowbit_act_bytes = (size_t)CHUNK * ({{qd.stride}} + {{qh and qh.params.stride or 0}} + 2 * sizeof(float)) + 4 * ARENA_ALIGN;
+//@ else
+static const size_t lowbit_act_bytes = 0;
 //@ end
 
 /* The int8 head's input for one token: codes and block scales. */
@@ -147,7 +162,9 @@ size_t model_arena_bytes(int n_threads)
 }
 
 /* Bytes of the output head, all read for every token. */
-//@ if m.weights.output == "int8" then
+//@ if head_lowbit then
+static const size_t head_bytes = {{head.packed_bytes}};
+//@ elseif m.weights.output == "int8" then
 static const size_t head_bytes = (size_t)VOCAB_SIZE * ({{head.stride}} + sizeof(float));
 //@ else
 static const size_t head_bytes = (size_t)VOCAB_SIZE * DIM * sizeof({{ctype[m.weights.output]}});
@@ -171,7 +188,7 @@ static int bind_weights(struct model *m, const struct weight_file *wf)
 #define VECTOR(field, n, ...) \
     (snprintf(name, sizeof name, __VA_ARGS__), (field) = bind_vector_f32(wf, &m->store, name, (n)), (field) != NULL)
 #define MATRIX(field, rows, cols, ...) \
-    (snprintf(name, sizeof name, __VA_ARGS__), (field) = bind_matrix_f32(wf, &m->store, name, (rows), (cols)), (field) != NULL)
+    (snprintf(name, sizeof name, __VA_ARGS__), (field) = bind_matrix_f32(wf, &m->store, m->sched, name, (rows), (cols)), (field) != NULL)
 //@ if lowbit then
     /* low-bit layers: packed into the layout of the kernel that reads them */
     static const char *const layout[] = {
@@ -181,29 +198,36 @@ static int bind_weights(struct model *m, const struct weight_file *wf)
     };
     enum { WQ, WK, WV, WO, W1, W2, W3 };
 #define LINEAR(field, role, rows, cols, ...) \
-    (snprintf(name, sizeof name, __VA_ARGS__), pack_tensor(&(field), wf, &m->store, name, layout[role]) == 0)
+    (snprintf(name, sizeof name, __VA_ARGS__), pack_tensor(&(field), wf, &m->store, m->sched, name, layout[role]) == 0)
 //@ else
 #define LINEAR(field, role, rows, cols, ...) MATRIX(field, rows, cols, __VA_ARGS__)
 //@ end
     if (!VECTOR(m->output_norm, DIM, "output_norm.weight"))
         return -1;
 //@ local head_tensor = m.tied_embedding and "token_embd.weight" or "output.weight"
-//@ if m.weights.output == "int8" then
-    m->output = bind_matrix_int8(wf, &m->store, "{{head_tensor}}", VOCAB_SIZE, DIM, {{head.stride}}, &m->output_scale);
+//@ if head_lowbit then
+    if (pack_tensor(&m->output, wf, &m->store, m->sched, "{{head_tensor}}", "{{head.layout}}") != 0)
+        return -1;
 //@ else
-    m->output = bind_matrix_{{m.weights.output}}(wf, &m->store, "{{head_tensor}}", VOCAB_SIZE, DIM);
-//@ end
+//@   if m.weights.output == "int8" then
+    m->output = bind_matrix_int8(wf, &m->store, m->sched, "{{head_tensor}}", VOCAB_SIZE, DIM, {{head.stride}}, &m->output_scale);
+//@   else
+    m->output = bind_matrix_{{m.weights.output}}(wf, &m->store, m->sched, "{{head_tensor}}", VOCAB_SIZE, DIM);
+//@   end
     if (!m->output)
         return -1;
-//@ if m.tied_embedding then
+//@ end
+//@ if head_lowbit and m.tied_embedding then
+    m->token_embd = m->output.data;  /* tied: the lookup dequantizes the head's rows */
+//@ elseif m.tied_embedding then
     /* tied: the head's table serves the embedding lookup too */
     m->token_embd = m->output;
     m->token_embd_scale = m->output_scale;
 //@ elseif m.weights.embedding == "int8" then
-    m->token_embd = bind_matrix_int8(wf, &m->store, "token_embd.weight", VOCAB_SIZE, DIM,
+    m->token_embd = bind_matrix_int8(wf, &m->store, m->sched, "token_embd.weight", VOCAB_SIZE, DIM,
                                      {{plan.embedding.params.stride}}, &m->token_embd_scale);
 //@ else
-    m->token_embd = bind_matrix_{{m.weights.embedding}}(wf, &m->store, "token_embd.weight", VOCAB_SIZE, DIM);
+    m->token_embd = bind_matrix_{{m.weights.embedding}}(wf, &m->store, m->sched, "token_embd.weight", VOCAB_SIZE, DIM);
 //@ end
     if (!m->token_embd)
         return -1;
@@ -377,6 +401,15 @@ static int check_config(const struct weight_file *wf)
     return 0;
 }
 
+/* The KV cache and activations are faulted in at load, on every thread,
+ * not by the first token. */
+#define PREFAULT_BYTES ((size_t)2 << 20)
+static void prefault_range(void *ctx, size_t c0, size_t c1, int worker)
+{
+    (void)worker;
+    arena_prefault(ctx, c0 * PREFAULT_BYTES, c1 * PREFAULT_BYTES);
+}
+
 struct model *model_create(const struct weight_file *wf, struct arena *arena, struct sched *sched)
 {
     if (check_config(wf) != 0 || check_tensors(wf) != 0)
@@ -407,9 +440,9 @@ struct model *model_create(const struct weight_file *wf, struct arena *arena, st
     m->attn_scratch = arena_alloc(arena, attn_scratch_shared + (size_t)sched_threads(sched) * attn_scratch_per_thread, 0);
     if (!m->key_cache || !m->value_cache || !m->attn_scratch)
         return NULL;
-//@ if lowbit then
+//@ if quantized then
     m->xq_dim = arena_alloc(arena, (size_t)CHUNK * {{plan.quantize_act[m.dim].params.stride}}, 0);
-    m->xq_hidden = arena_alloc(arena, (size_t)CHUNK * {{plan.quantize_act[m.hidden_dim].params.stride}}, 0);
+    m->xq_hidden = arena_alloc(arena, (size_t)CHUNK * {{(plan.quantize_act[m.hidden_dim] or plan.quantize_act[m.dim]).params.stride}}, 0);
     m->xs_dim = arena_alloc(arena, CHUNK * sizeof(float), 0);
     m->xs_hidden = arena_alloc(arena, CHUNK * sizeof(float), 0);
     if (!m->xq_dim || !m->xq_hidden || !m->xs_dim || !m->xs_hidden)
@@ -427,6 +460,7 @@ struct model *model_create(const struct weight_file *wf, struct arena *arena, st
             m->rope_cos[pos * (HEAD_DIM / 2) + i] = cosf(pos * freq);
             m->rope_sin[pos * (HEAD_DIM / 2) + i] = sinf(pos * freq);
         }
+    parallel_for(sched, (arena->used + PREFAULT_BYTES - 1) / PREFAULT_BYTES, 1, prefault_range, arena);
     return m;
 }
 
@@ -436,6 +470,8 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
     float *x = m->x;
 //@ if m.weights.embedding == "int8" then
     {{plan.embedding.name}}(x, m->token_embd, m->token_embd_scale, tokens, n);
+//@ elseif m.weights.embedding == "int4" then
+    {{plan.embedding.name}}(x, m->token_embd, tokens, n);
 //@ else
     {{plan.embedding.name}}(x, m->token_embd, tokens, n);
 //@ end
@@ -493,7 +529,10 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
     }
     /* logits of the last token only */
     {{plan.rmsnorm.name}}(m->xb, x + (size_t)(n - 1) * DIM, m->output_norm, 1);
-//@ if m.weights.output == "int8" then
+//@ if head_lowbit then
+    {{plan.quantize_act[m.dim].name}}(m->xq_dim, m->xs_dim, m->xb, 1);
+    {{plan.linear.output.name}}(m->sched, m->logits, m->output.data, m->xq_dim, m->xs_dim, 1);
+//@ elseif m.weights.output == "int8" then
     {{plan.head_quant.name}}(m->head_xq, m->head_xscale, m->xb, 1);
     {{plan.linear.output.name}}(m->sched, m->logits, m->output, m->output_scale, m->head_xq, m->head_xscale, 1);
 //@ else

@@ -9,6 +9,7 @@ local plan_mod = require("plan")
 
 local b2 = model.load("models/bitnet-b1.58-2b-4t.lua")
 local large = model.load("models/bitnet-b1.58-large.lua")
+local b2_int4 = model.load("models/bitnet-b1.58-2b-4t-int4head.lua")
 local llama = model.load("models/stories260k.lua")
 
 for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
@@ -26,6 +27,14 @@ for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
   t.check(isa .. " large gate is SiLU (its description says so)", pl.gate_act.kind == "swiglu")
   t.check(isa .. " large f16 head and embedding", pl.linear.output.kind == "linear_f16" and pl.embedding.kind == "embed_f16"
     and pl.head_quant == nil)
+  local p4 = plan_mod.plan(b2_int4, isa, { features = { "vnni", "vbmi" } })
+  local head4 = p4.linear.output
+  t.check(isa .. " 2B4T int4 head is a mad code4 kernel with 64-column scale blocks",
+    head4.kind == "linear_mad" and head4.params.encoding == "code4" and head4.params.sb == 64
+    and head4.params.rows == 128256 and p4.head_quant == nil)
+  t.check(isa .. " 2B4T int4 head reads the layers' int8 input", head4.params.x_stride == p4.quantize_act[2560].params.stride)
+  t.check(isa .. " 2B4T int4 lookup reads the head's layout",
+    p4.embedding.kind == "embed_lowbit" and p4.embedding.params.layout == head4.params.layout)
   local pll = plan_mod.plan(llama, isa)
   t.check(isa .. " llama has no sub-norms", pll.sub_norm_attn == nil and pll.sub_norm_ffn == nil)
 end

@@ -39,6 +39,11 @@ t.raises("heads must divide dim", function() model.load(with({ n_heads = "7" }))
 t.raises("kv heads must divide heads", function() model.load(with({ n_kv_heads = "3" })) end, "must divide 'n_heads'")
 t.raises("bad weight type", function() model.load(with({ weights = '{ linear = "int3" }' })) end,
   "field 'weights.linear' must be one of")
+t.raises("int4 embedding needs a tied head", function()
+  model.load(with({ tied_embedding = "false", weights = '{ embedding = "int4", output = "int4" }' }))
+end, "'weights.embedding' int4 reads the head's packed copy: only with 'tied_embedding'")
+t.check("int4 head and embedding load when tied",
+  pcall(model.load, with({ weights = '{ linear = "ternary", embedding = "int4", output = "int4" }' })))
 t.raises("missing weights file", function() model.load(with({ files = "{}" })) end, "missing field 'files.weights'")
 t.raises("missing description", function() model.load("models/nope.lua") end, "models/nope.lua: no such model description")
 local syntax = t.tmpfile("return { dim = }")

@@ -88,6 +88,49 @@ static void test_alignment(void)
     group_end();
 }
 
+/* Resident bytes of the mapping holding `addr` (smaps "Rss:", in kB). */
+static size_t resident_bytes(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    bool in_region = false;
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+            in_region = lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
+        else if (in_region)
+            sscanf(line, "Rss: %zu kB", &kb);
+    }
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+static void test_prefault(void)
+{
+    group_begin("prefault");
+    struct arena a;
+    CHECK(arena_init(&a, (size_t)16 << 20) == 0, "%s", ryot_last_error());
+    unsigned char *p = arena_alloc(&a, (size_t)6 << 20, 0);
+    CHECK(p != NULL, "%s", ryot_last_error());
+    p[0] = 7;
+    const size_t before = resident_bytes(a.base);
+    /* two halves, as two threads would, and a range past the fill level */
+    const bool done = arena_prefault(&a, 0, (size_t)3 << 20) && arena_prefault(&a, (size_t)3 << 20, (size_t)64 << 20);
+    CHECK(p[0] == 7 && all_zero(p + 1, ((size_t)6 << 20) - 1), "contents kept");
+    if (done) {
+        const size_t after = resident_bytes(a.base);
+        CHECK(after >= ((size_t)6 << 20) && after > before, "6 MiB resident after prefault (%zu before, %zu after)",
+              before, after);
+        CHECK(after < ((size_t)16 << 20), "nothing past the fill level faulted in (%zu resident)", after);
+    } else {
+        printf("  (this kernel has no MADV_POPULATE_WRITE: pages stay lazy)\n");
+    }
+    arena_destroy(&a);
+    group_end();
+}
+
 static void test_large_alignment(void)
 {
     group_begin("huge-page alignment and advice");
@@ -245,6 +288,7 @@ int main(void)
     test_init_errors();
     test_alignment();
     test_large_alignment();
+    test_prefault();
     test_exhaustion();
     test_mark_reset();
     test_per_thread();

@@ -17,6 +17,7 @@
 #include "f16.h"
 #include "gguf.h"
 #include "quant.h"
+#include "sched.h"
 #include "tensor.h"
 
 enum { ROWS = 5, COLS = 70, STRIDE = 128, Q8_COLS = 64 };
@@ -31,8 +32,10 @@ static uint64_t aligned(uint64_t x)
 }
 
 /* A GGUF with ROWS x COLS tensors "emb.f16" (F16), "emb.f32" (F32, one row
- * all zero), "emb.huge" (F32 with a value too large for f16), "emb.inf"
- * (F32 holding an infinity) and ROWS x Q8_COLS "emb.q8" (Q8_0). */
+ * all zero), "emb.huge" (F32 with values too large for f16 in rows 1 and 3),
+ * "emb.inf" (F32 holding infinities in rows 1 and 4) and ROWS x Q8_COLS
+ * "emb.q8" (Q8_0).  Converted on several threads, the error must still name
+ * the first bad element. */
 static int write_file(const char *path)
 {
     for (int i = 0; i < ROWS * COLS; i++) {
@@ -44,6 +47,8 @@ static int write_file(const char *path)
     memcpy(huge_table, f32_table, sizeof huge_table);
     memcpy(inf_table, f32_table, sizeof inf_table);
     huge_table[COLS + 2] = 1e6f;
+    huge_table[3 * COLS] = -1e6f;
+    inf_table[COLS + 60] = -INFINITY;
     inf_table[4 * COLS + 1] = INFINITY;
     for (int i = 0; i < ROWS * Q8_COLS; i++)
         q8_source[i] = cosf(0.1f * i);
@@ -86,11 +91,11 @@ static int8_t code(float v, float absmax)
     return (int8_t)(absmax > 0 ? lrintf(v * (127.0f / absmax)) : 0);
 }
 
-static void check_int8(const struct weight_file *wf, struct arena *store, const char *name, const float *want,
-                       int cols)
+static void check_int8(const struct weight_file *wf, struct arena *store, struct sched *s, const char *name,
+                       const float *want, int cols)
 {
     const float *scale = NULL;
-    const int8_t *q = bind_matrix_int8(wf, store, name, ROWS, cols, STRIDE, &scale);
+    const int8_t *q = bind_matrix_int8(wf, store, s, name, ROWS, cols, STRIDE, &scale);
     CHECK(q && scale, "%s: %s", name, ryot_last_error());
     if (!q || !scale)
         return;
@@ -130,37 +135,41 @@ int main(void)
     }
     struct weight_file wf;
     struct arena store;
-    if (weight_file_open(&wf, path) != 0 || arena_init(&store, 1 << 20) != 0) {
+    struct sched *two = sched_create(2, false);  /* NULL below: on this thread alone */
+    if (!two || weight_file_open(&wf, path) != 0 || arena_init(&store, 1 << 20) != 0) {
         fprintf(stderr, "%s\n", ryot_last_error());
         return 1;
     }
 
     group_begin("f16 table stored as F16 is mapped");
-    const uint16_t *h = bind_matrix_f16(&wf, &store, "emb.f16", ROWS, COLS);
+    const uint16_t *h = bind_matrix_f16(&wf, &store, two, "emb.f16", ROWS, COLS);
     CHECK(h && h == weight_file_find(&wf, "emb.f16")->data, "not the mapped bytes: %s", ryot_last_error());
     group_end();
 
     group_begin("f16 table converted from F32");
-    h = bind_matrix_f16(&wf, &store, "emb.f32", ROWS, COLS);
+    h = bind_matrix_f16(&wf, &store, two, "emb.f32", ROWS, COLS);
     CHECK(h != NULL, "%s", ryot_last_error());
     for (int i = 0; h && i < ROWS * COLS; i++)
         CHECK(h[i] == f32_to_f16(f32_table[i]), "element %d: %04x, want %04x", i, h[i], f32_to_f16(f32_table[i]));
     group_end();
 
-    group_begin("int8 table from F32, F16 and Q8_0");
-    check_int8(&wf, &store, "emb.f32", f32_table, COLS);
+    group_begin("int8 table from F32, F16 and Q8_0, on 1 and 2 threads");
     float f16_values[ROWS * COLS], q8_values[ROWS * Q8_COLS];
     for (int i = 0; i < ROWS * COLS; i++)
         f16_values[i] = f16_to_f32(f16_table[i]);
-    check_int8(&wf, &store, "emb.f16", f16_values, COLS);
     CHECK(dequantize_row(DT_Q8_0, q8_table, q8_values, ROWS * Q8_COLS) == 0, "%s", ryot_last_error());
-    check_int8(&wf, &store, "emb.q8", q8_values, Q8_COLS);
+    for (int threaded = 0; threaded < 2; threaded++) {
+        struct sched *s = threaded ? two : NULL;
+        check_int8(&wf, &store, s, "emb.f32", f32_table, COLS);
+        check_int8(&wf, &store, s, "emb.f16", f16_values, COLS);
+        check_int8(&wf, &store, s, "emb.q8", q8_values, Q8_COLS);
+    }
     group_end();
 
     group_begin("f32 binding applies a tensor's own scale exactly once");
     struct tensor *scaled = (struct tensor *)weight_file_find(&wf, "emb.f16");
     scaled->scale = 2.0f;
-    const float *f = bind_matrix_f32(&wf, &store, "emb.f16", ROWS, COLS);
+    const float *f = bind_matrix_f32(&wf, &store, two, "emb.f16", ROWS, COLS);
     CHECK(f != NULL, "%s", ryot_last_error());
     for (int i = 0; f && i < ROWS * COLS; i++)
         CHECK(f[i] == 2.0f * f16_to_f32(f16_table[i]), "element %d: %g, want %g", i, f[i],
@@ -170,22 +179,26 @@ int main(void)
 
     group_begin("errors name file, tensor and problem");
     const float *scale;
-    CHECK_FAILS(bind_matrix_f16(&wf, &store, "emb.nope", ROWS, COLS), path, "'emb.nope' is missing");
-    CHECK_FAILS(bind_matrix_int8(&wf, &store, "emb.nope", ROWS, COLS, STRIDE, &scale), "'emb.nope' is missing");
-    CHECK_FAILS(bind_matrix_f16(&wf, &store, "emb.f32", ROWS, COLS + 1), path, "emb.f32");
-    CHECK_FAILS(bind_matrix_int8(&wf, &store, "emb.f32", ROWS + 1, COLS, STRIDE, &scale), path, "emb.f32");
-    CHECK_FAILS(bind_matrix_f16(&wf, &store, "emb.huge", ROWS, COLS), path, "'emb.huge' element [1, 2]",
-                "does not fit in F16");
-    CHECK_FAILS(bind_matrix_int8(&wf, &store, "emb.inf", ROWS, COLS, STRIDE, &scale), path,
-                "'emb.inf' element [4, 1] is inf");
+    CHECK_FAILS(bind_matrix_f16(&wf, &store, two, "emb.nope", ROWS, COLS), path, "'emb.nope' is missing");
+    CHECK_FAILS(bind_matrix_int8(&wf, &store, two, "emb.nope", ROWS, COLS, STRIDE, &scale), "'emb.nope' is missing");
+    CHECK_FAILS(bind_matrix_f16(&wf, &store, two, "emb.f32", ROWS, COLS + 1), path, "emb.f32");
+    CHECK_FAILS(bind_matrix_int8(&wf, &store, two, "emb.f32", ROWS + 1, COLS, STRIDE, &scale), path, "emb.f32");
+    for (int threaded = 0; threaded < 2; threaded++) {
+        struct sched *s = threaded ? two : NULL;
+        CHECK_FAILS(bind_matrix_f16(&wf, &store, s, "emb.huge", ROWS, COLS), path, "'emb.huge' element [1, 2]",
+                    "does not fit in F16");
+        CHECK_FAILS(bind_matrix_int8(&wf, &store, s, "emb.inf", ROWS, COLS, STRIDE, &scale), path,
+                    "'emb.inf' element [1, 60] is -inf");
+    }
     struct arena tiny;
     CHECK(arena_init(&tiny, 4096) == 0, "%s", ryot_last_error());
-    CHECK_FAILS(bind_matrix_int8(&wf, &tiny, "emb.f32", ROWS, COLS, 4096, &scale), "arena");
+    CHECK_FAILS(bind_matrix_int8(&wf, &tiny, two, "emb.f32", ROWS, COLS, 4096, &scale), "arena");
     arena_destroy(&tiny);
     group_end();
 
     arena_destroy(&store);
     weight_file_close(&wf);
+    sched_destroy(two);
     unlink(path);
     return check_summary();
 }

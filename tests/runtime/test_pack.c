@@ -12,6 +12,8 @@
 #include "error.h"
 #include "f16.h"
 #include "pack.h"
+#include "quant.h"
+#include "sched.h"
 #include "tensor.h"
 
 /* Two small mad code2 layouts (rows groups of 4, slabs of 16 columns). */
@@ -47,8 +49,11 @@ static void test_keys(void)
     CHECK(l.slab_cols == 16 && l.code_bytes == 2 * 16 && l.scale_offset == 64 && l.bytes == 128, "sizes %zu", l.bytes);
     CHECK(pack_layout_parse(INT4_2x24, &l) == 0 && l.slab_cols == 8 && l.code_bytes == 64 && l.bytes == 128, "%s", ryot_last_error());
     CHECK(pack_layout_parse("lowbit family=lut enc=planes wtype=int2 rows=16 cols=64 rows_pad=16 cols_pad=64 "
-                            "rg=16 q=4 order=rq sb=64", &l) == 0 && l.slab_bytes == 128 && l.code_bytes == 256,
-          "%s", ryot_last_error());
+                            "rg=16 q=4 order=rq sb=64 g=4 table=i16", &l) == 0 && l.slab_bytes == 128 &&
+          l.code_bytes == 256 && l.g == 4 && l.table == PACK_TABLE_I16, "%s", ryot_last_error());
+    CHECK(pack_layout_parse("lowbit family=lut enc=planes wtype=ternary rows=16 cols=64 rows_pad=16 cols_pad=64 "
+                            "rg=16 q=2 order=qr sb=0 g=2 table=i8", &l) == 0 && l.slab_bytes == 64 &&
+          l.g == 2 && l.table == PACK_TABLE_I8, "%s", ryot_last_error());
     static const char *const bad[] = {
         "family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
         "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 sb=0",
@@ -59,7 +64,10 @@ static void test_keys(void)
         "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=16",
         "lowbit family=mad enc=code2 wtype=int2 rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=24",
         "lowbit family=mad enc=code2 wtype=ternary rows=3x cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
-        "lowbit family=lut enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=lut enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0 g=4 table=i16",
+        "lowbit family=lut enc=planes wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0",
+        "lowbit family=lut enc=planes wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0 g=3 table=i16",
+        "lowbit family=lut enc=planes wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=4 q=4 order=rq sb=0 g=4 table=i4",
         "lowbit family=mad enc=code2 wtype=ternary rows=3 cols=20 rows_pad=4 cols_pad=32 rg=99 q=4 order=rq sb=0",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -169,7 +177,7 @@ static void test_tensors(void)
     CHECK(arena_init(&store, 1 << 20) == 0, "%s", ryot_last_error());
     struct packed_weights p;
     struct pack_layout l;
-    CHECK(pack_tensor(&p, &wf, &store, "trits", TERNARY_3x20) == 0, "%s", ryot_last_error());
+    CHECK(pack_tensor(&p, &wf, &store, NULL, "trits", TERNARY_3x20) == 0, "%s", ryot_last_error());
     pack_layout_parse(TERNARY_3x20, &l);
     float s;
     memcpy(&s, p.data + l.scale_offset, 4);
@@ -185,7 +193,7 @@ static void test_tensors(void)
 
     static const char tq_key[] = "lowbit family=mad enc=trit5 wtype=ternary rows=3 cols=256 rows_pad=4 cols_pad=260 "
                                  "rg=4 q=4 order=rq sb=0";
-    CHECK(pack_tensor(&p, &wf, &store, "tq2", tq_key) == 0, "%s", ryot_last_error());
+    CHECK(pack_tensor(&p, &wf, &store, NULL, "tq2", tq_key) == 0, "%s", ryot_last_error());
     pack_layout_parse(tq_key, &l);
     memcpy(&s, p.data + l.scale_offset, 4);
     bad = 0;
@@ -194,13 +202,92 @@ static void test_tensors(void)
             bad += mad_weight(&l, p.data, r, c) != (r == 0 ? 1 : r == 1 ? -1 : 0);
     CHECK(bad == 0 && s == 0.75f, "TQ2_0 into trit5: %d codes wrong, scale %g", bad, s);
 
-    CHECK(pack_tensor(&p, &wf, &store, "missing", TERNARY_3x20) != 0 &&
+    CHECK(pack_tensor(&p, &wf, &store, NULL, "missing", TERNARY_3x20) != 0 &&
               strstr(ryot_last_error(), "mem.gguf") && strstr(ryot_last_error(), "'missing'"),
           "missing tensor: '%s'", ryot_last_error());
-    CHECK(pack_tensor(&p, &wf, &store, "wide", TERNARY_3x20) != 0 && strstr(ryot_last_error(), "wide"),
+    CHECK(pack_tensor(&p, &wf, &store, NULL, "wide", TERNARY_3x20) != 0 && strstr(ryot_last_error(), "wide"),
           "wrong shape accepted: '%s'", ryot_last_error());
-    CHECK(pack_tensor(&p, &wf, &store, "trits", "lowbit nonsense") != 0, "bad key accepted");
+    CHECK(pack_tensor(&p, &wf, &store, NULL, "trits", "lowbit nonsense") != 0, "bad key accepted");
     arena_destroy(&store);
+    group_end();
+}
+
+/* pack_tensor reads ternary TQ1_0 / TQ2_0 weights as codes, without a
+ * float pass, when the tensor is exactly ternary (else as floats), and
+ * splits the work over threads: the bytes must be those pack_f32 gives for
+ * the tensor's f32 values, on any thread count.  Rows of 300 cross block
+ * boundaries; 37 rows leave a partial row group. */
+static void test_stored_ternary(void)
+{
+    group_begin("pack_tensor from TQ1_0 / TQ2_0 = pack_f32");
+    enum { ROWS = 37, COLS = 300, N = ROWS * COLS, BLOCKS = (N + 255) / 256 };
+    static const char *const keys[] = {
+        "lowbit family=mad enc=trit5 wtype=ternary rows=37 cols=300 rows_pad=48 cols_pad=300 rg=16 q=4 order=rq sb=0",
+        "lowbit family=mad enc=code2 wtype=ternary rows=37 cols=300 rows_pad=40 cols_pad=304 rg=4 q=4 order=rq sb=0",
+    };
+    enum { EXACT, NEGATIVE_BLOCK, CODE_3, ONLY_CODES_1_3, OTHER_SCALE, NAN_SCALE, TENSOR_SCALE, PADDING, CASES };
+    static const char *const case_names[] = {
+        "one scale", "a negative block scale", "a code 3", "codes 1 and 3 only (0 and 2d)",
+        "a block of another scale", "a NaN block scale", "a tensor scale",
+        "all zero but the last block's padding (not weights: scale 1)",
+    };
+    static float w[BLOCKS * 256], f[N];
+    static unsigned char blocks[BLOCKS * 66];
+    struct sched *two = sched_create(2, false);
+    struct arena store;
+    CHECK(two && arena_init(&store, 1 << 20) == 0, "%s", ryot_last_error());
+    for (int type = 0; type < 2; type++) {
+        const enum dtype dt = type ? DT_TQ2_0 : DT_TQ1_0;
+        const size_t bb = dtype_block_bytes(dt), d_at = dt == DT_TQ2_0 ? 64 : 52;
+        for (int c = 0; c < CASES; c++) {
+            uint32_t rng = 12345;
+            for (int i = 0; i < BLOCKS * 256; i++) {
+                rng = rng * 1103515245u + 12345u;
+                w[i] = (i < N) == (c != PADDING) ? 0.37f * (float)((int)(rng >> 16) % 3 - 1) : 0.0f;
+            }
+            CHECK(quantize_row(dt, w, blocks, BLOCKS * 256) == 0, "%s", ryot_last_error());
+            for (int b = 0; c == ONLY_CODES_1_3 && dt == DT_TQ2_0 && b < BLOCKS; b++)
+                for (int i = 0; i < 64; i++)
+                    blocks[b * bb + (size_t)i] |= 0x55;  /* code 0 -> 1, 2 -> 3 */
+            unsigned char *b3 = blocks + 3 * bb;  /* block 3 spans rows 2 and 3 */
+            if (c == NEGATIVE_BLOCK)
+                b3[d_at + 1] ^= 0x80;
+            if (c == CODE_3 && dt == DT_TQ2_0)
+                b3[0] |= 0x03;  /* element 0 of the block: code 3 is 2 * d */
+            if (c == OTHER_SCALE)
+                b3[d_at] ^= 0x01;
+            if (c == NAN_SCALE)
+                b3[d_at] = 0x00, b3[d_at + 1] = 0x7e;
+            struct tensor t = { .type = dt, .ndim = 2, .shape = { ROWS, COLS }, .data = blocks,
+                                .nbytes = BLOCKS * bb, .scale = c == TENSOR_SCALE ? -0.5f : 1.0f };
+            snprintf(t.name, sizeof t.name, "w");
+            struct weight_file wf = { .path = "mem.gguf", .tensors = &t, .n_tensors = 1 };
+            CHECK(tensor_to_f32(&t, 0, N, f) == 0, "%s", ryot_last_error());
+            for (int k = 0; k < 2; k++) {
+                struct pack_layout l;
+                pack_layout_parse(keys[k], &l);
+                uint8_t *want = malloc(l.bytes);
+                const int want_rc = pack_f32(&l, f, want);
+                char want_error[256];
+                snprintf(want_error, sizeof want_error, "%s", ryot_last_error());
+                for (int threaded = 0; threaded < 2; threaded++) {
+                    struct packed_weights p;
+                    const int rc = pack_tensor(&p, &wf, &store, threaded ? two : NULL, "w", keys[k]);
+                    CHECK(rc == want_rc, "%s with %s, key %d, %d threads: rc %d, pack_f32 %d", dtype_name(dt),
+                          case_names[c], k, threaded + 1, rc, want_rc);
+                    if (rc == 0 && want_rc == 0)
+                        CHECK(memcmp(p.data, want, l.bytes) == 0, "%s with %s, key %d, %d threads: bytes differ",
+                              dtype_name(dt), case_names[c], k, threaded + 1);
+                    if (rc != 0 && want_rc != 0)
+                        CHECK(strstr(ryot_last_error(), want_error) && strstr(ryot_last_error(), "'w'"),
+                              "error '%s', want it to name 'w' and say '%s'", ryot_last_error(), want_error);
+                }
+                free(want);
+            }
+        }
+    }
+    arena_destroy(&store);
+    sched_destroy(two);
     group_end();
 }
 
@@ -210,5 +297,6 @@ int main(void)
     test_ternary();
     test_blocks();
     test_tensors();
+    test_stored_ternary();
     return check_summary();
 }

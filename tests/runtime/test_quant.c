@@ -214,6 +214,57 @@ static void test_tq1_0_layout(void)
     group_end();
 }
 
+/* ternary_codes: the stored code of every element, built here from the
+ * layouts above, each block's scale, and which codes occur in a block.
+ * Block 0 of each format holds every code it can, block 1 only some. */
+static void test_ternary_codes(void)
+{
+    group_begin("ternary_codes: codes, scales, codes present");
+    unsigned char tq2[2][66] = { { 0 } }, tq1[2][54] = { { 0 } };
+    int want2[2][256], want1[2][256];
+    for (int b = 0; b < 2; b++) {
+        for (int k = 0; k < 256; k++)
+            want2[b][k] = b == 0 ? (k * 5 + k / 7) % 4 : 2 * (k % 3 == 0);  /* block 1: codes 0 and 2 */
+        for (int j = 0; j < 64; j += 32)
+            for (int l = 0; l < 4; l++)
+                for (int m = 0; m < 32; m++)
+                    tq2[b][j + m] |= (unsigned char)(want2[b][4 * j + 32 * l + m] << (2 * l));
+        put_f16(tq2[b] + 64, b ? -0.25f : 1.5f);
+        for (int byte = 0; byte < 52; byte++) {
+            int t[5] = { 0, 0, 0, 0, 0 };
+            for (int n = 0; n < 5; n++) {
+                const int k = byte < 32 ? 32 * n + byte
+                            : byte < 48 ? 160 + 16 * n + (byte - 32)
+                            : n < 4 ? 240 + 4 * n + (byte - 48) : -1;
+                if (k >= 0)
+                    t[n] = want1[b][k] = b == 0 ? (k * 7 + byte) % 3 : 1;  /* block 1: all code 1 */
+            }
+            tq1[b][byte] = tq1_byte(t);
+        }
+        put_f16(tq1[b] + 52, b ? 2.0f : 0.5f);
+    }
+    uint8_t codes[512], present[2];
+    float d[2];
+    int bad = 0;
+    CHECK(ternary_codes(DT_TQ2_0, tq2, 2, codes, d, present) == 0, "%s", ryot_last_error());
+    for (int i = 0; i < 512; i++)
+        bad += codes[i] != want2[i / 256][i % 256];
+    CHECK(bad == 0, "%d TQ2_0 codes differ", bad);
+    CHECK(d[0] == 1.5f && d[1] == -0.25f, "TQ2_0 scales %g %g", d[0], d[1]);
+    CHECK(present[0] == 0xf && present[1] == 0x5, "TQ2_0 codes present %#x %#x, want 0xf 0x5", present[0], present[1]);
+    CHECK(ternary_codes(DT_TQ1_0, tq1, 2, codes, d, present) == 0, "%s", ryot_last_error());
+    bad = 0;
+    for (int i = 0; i < 512; i++)
+        bad += codes[i] != want1[i / 256][i % 256];
+    CHECK(bad == 0, "%d TQ1_0 codes differ", bad);
+    CHECK(d[0] == 0.5f && d[1] == 2.0f, "TQ1_0 scales %g %g", d[0], d[1]);
+    CHECK(present[0] == 0x7 && present[1] == 0x2, "TQ1_0 codes present %#x %#x, want 0x7 0x2", present[0], present[1]);
+    CHECK(ternary_codes(DT_TQ1_0, tq1, 1, codes, d, NULL) == 0, "no presence wanted: %s", ryot_last_error());
+    CHECK(ternary_codes(DT_Q8_0, tq1, 1, codes, d, present) == -1 && strstr(ryot_last_error(), "Q8_0"),
+          "Q8_0 is not ternary: '%s'", ryot_last_error());
+    group_end();
+}
+
 /* Random ternary values times one f16-exact scale per row: both ternary
  * formats must give them back exactly, in several blocks. */
 static void test_ternary_round_trip(void)
@@ -327,6 +378,7 @@ int main(void)
     test_q6_k();
     test_tq2_0_layout();
     test_tq1_0_layout();
+    test_ternary_codes();
     test_ternary_round_trip();
     test_q8_0_round_trip();
     test_float_round_trip();

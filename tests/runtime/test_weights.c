@@ -350,6 +350,20 @@ static void test_tensor_to_f32(void)
               && contains(ryot_last_error(), "cannot hold"),
           "data shorter than the shape refused: %s", ryot_last_error());
 
+    /* every half, NaN payloads and subnormals included, as f16_to_f32 gives
+     * it, bit for bit (tensor_to_f32 converts in vectorizable runs) */
+    uint16_t *all = malloc(65536 * sizeof *all);
+    float *all_f32 = malloc(65536 * sizeof *all_f32);
+    for (uint32_t h = 0; h < 65536; h++)
+        all[h] = (uint16_t)h;
+    struct tensor t_all = make_tensor(DT_F16, all, 65536 * sizeof *all, 65536);
+    int diff = tensor_to_f32(&t_all, 0, 65536, all_f32) != 0;
+    for (uint32_t h = 0; h < 65536 && !diff; h++)
+        diff += f32_bits(all_f32[h]) != f32_bits(f16_to_f32((uint16_t)h));
+    CHECK(diff == 0, "F16 conversion differs from f16_to_f32");
+    free(all);
+    free(all_f32);
+
     /* Q8_0 built by hand: block = f16 scale d, then 32 int8 q; value d*q. */
     enum { BLOCKS = 3 };
     unsigned char q8[BLOCKS * 34];

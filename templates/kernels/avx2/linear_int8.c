@@ -4,7 +4,7 @@
  * meets w with x's sign moved onto it (sign_epi8); codes are in [-127, 127],
  * so pairs of products stay below 32768.  Block dot products are exact
  * integers, scaled by the block's activation scale in f32.  Rows split over
- * threads. */
+ * threads; each prefetches the row {{prefetch_rows}} ahead (0: off). */
 struct {{name}}_args {
     float *out;
     const int8_t *w, *xq;
@@ -27,6 +27,10 @@ static void {{name}}_rows(void *ctx, size_t r0, size_t r1, int worker)
                 __m256i dot = _mm256_setzero_si256();
                 for (int i = b * {{block}}; i < (b + 1) * {{block}}; i += 32) {
                     const __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + i));
+//@ if prefetch_rows > 0 then
+                    if (t == 0)
+                        _mm_prefetch((const char *)(w + {{prefetch_rows * stride}} + i), _MM_HINT_T0);
+//@ end
                     const __m256i wv = _mm256_loadu_si256((const __m256i *)(w + i));
                     const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(xv), _mm256_sign_epi8(wv, xv));
                     dot = _mm256_add_epi32(dot, _mm256_madd_epi16(p, ones));

@@ -4,8 +4,9 @@
  * each block multiplies |x| by w with x's sign moved onto w (codes are in
  * [-127, 127], so negation never overflows).  Block dot products are exact
  * integers, scaled by the block's activation scale in f32.  Rows split over
- * threads; the activation vectors are prepared once per task.  (Decoding
- * reads the head at about the speed of a plain streaming read.) */
+ * threads; the activation vectors are prepared once per task.  Each row
+ * prefetches the row {{prefetch_rows}} ahead (0: off): the head is the largest matrix a
+ * token reads, and the hardware prefetcher alone leaves bandwidth unused. */
 //@ assert(block == 64, "the avx512 int8 head reads one 64-byte vector per activation block")
 struct {{name}}_args {
     float *out;
@@ -36,6 +37,9 @@ static void {{name}}_rows(void *ctx, size_t r0, size_t r1, int worker)
             const int8_t *w = a->w + r * {{stride}};
             __m512 acc = _mm512_setzero_ps();
             for (int b = 0; b < {{stride // block}}; b++) {
+//@ if prefetch_rows > 0 then
+                _mm_prefetch((const char *)(w + {{prefetch_rows * stride}} + b * 64), _MM_HINT_T0);
+//@ end
                 __m512i wv = _mm512_loadu_si512(w + b * 64);
                 wv = _mm512_mask_sub_epi8(wv, x_neg[b], zero, wv);
 //@ if vnni then

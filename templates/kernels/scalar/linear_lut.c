@@ -1,20 +1,47 @@
 //@ local slab_blocks = per_tensor and slabs or sb // slab_cols
 //@ local n_groups = cols_pad // g
+//@ local entries = 1 << g
+//@ local entry_t = table == "i8" and "int8_t" or "int16_t"
 /* out[n][{{rows}}] = x . W^T with W {{wtype}} as {{bits}} bit-planes of
  * u = w + {{offset}} (layout "{{layout}}", gen/lowbit.lua), x int8 per token,
  * by table lookup (T-MAC): per token and group of {{g}} activations a table of
- * the 16 subset sums (int16, exact); each nibble of a plane indexes it, and
- * plane p counts 2^p.  Plain C.  Rows split over threads in groups of
- * {{rg}}; tokens in passes of {{token_tile}}. */
+ * the {{entries}} subset sums ({{table == "i8" and "int8, scaled per token" or "int16, exact"}}); each {{g}}-bit field of a
+ * plane indexes it, and plane p counts 2^p.  Plain C.  Rows split over
+ * threads in groups of {{rg}}; tokens in passes of {{token_tile}}. */
 struct {{name}}_args {
     float *out;
     const uint8_t *w;
-    const int8_t *xq;
-    const float *x_scale;
     int n;
-    int32_t x_sum[{{token_tile}}][{{blocks}}];      /* sum of x per token and scale block */
-    int16_t table[{{token_tile}}][{{n_groups}}][16];  /* subset sums per token and group */
+    float t_scale[{{token_tile}}];                  /* x_scale times the table's scale */
+    int32_t x_sum[{{token_tile}}][{{blocks}}];      /* sum of the all-ones entries per token and scale block */
+    {{entry_t}} table[{{token_tile}}][{{n_groups}}][{{entries}}];  /* subset sums per token and group */
 };
+//@ if table == "i8" then
+
+/* The largest |subset sum| of a group of {{g}} activations of x: the larger
+ * of its positive and negative parts. */
+static int {{name}}_table_max(const int8_t *x)
+{
+    int m = 0;
+    for (int grp = 0; grp < {{n_groups}}; grp++) {
+        int pos = 0, neg = 0;
+        for (int k = 0; k < {{g}}; k++) {
+            pos += x[{{g}} * grp + k] > 0 ? x[{{g}} * grp + k] : 0;
+            neg -= x[{{g}} * grp + k] < 0 ? x[{{g}} * grp + k] : 0;
+        }
+        m = pos > m ? pos : m;
+        m = neg > m ? neg : m;
+    }
+    return m;
+}
+
+/* s * 127 / m rounded half away from zero (m > 0) */
+static int8_t {{name}}_quantize(int s, int m)
+{
+    const int q = (254 * (s < 0 ? -s : s) + m) / (2 * m);
+    return (int8_t)(s < 0 ? -q : q);
+}
+//@ end
 
 static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
 {
@@ -32,7 +59,7 @@ static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
                 for (int b = 0; b < {{blocks}}; b++) {
                     int32_t acc = 0;
                     for (int s = b * {{slab_blocks}}; s < (b + 1) * {{slab_blocks}}; s++) {
-                        const int16_t (*lut)[16] = a->table[t] + s * {{2 * q}};
+                        const {{entry_t}} (*lut)[{{entries}}] = a->table[t] + s * {{8 * q // g}};
                         for (int p = 0; p < {{bits}}; p++) {
                             const uint8_t *plane = a->w + (g * {{slabs}} + s) * {{slab_bytes}} + p * {{rg * q}};
                             int32_t part = 0;
@@ -42,14 +69,16 @@ static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
 //@ else
                                 const unsigned byte = plane[i * {{rg}} + r];
 //@ end
-                                part += lut[i][byte & 15] + lut[{{q}} + i][byte >> 4];
+                                /* field k: group k * {{q}} + i */
+                                for (int k = 0; k < {{8 // g}}; k++)
+                                    part += lut[k * {{q}} + i][(byte >> (k * {{g}})) & {{entries - 1}}];
                             }
                             acc += part * (1 << p);
                         }
                     }
                     acc -= {{offset}} * a->x_sum[t][b];
 //@ if per_tensor then
-                    sum = (float)acc * (w_scale * a->x_scale[t]);
+                    sum = (float)acc * (w_scale * a->t_scale[t]);
 //@ else
                     uint16_t d;
                     memcpy(&d, a->w + {{scale_offset}} + ((g * {{blocks}} + b) * {{rg}} + r) * 2, 2);
@@ -59,7 +88,7 @@ static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
 //@ if per_tensor then
                 a->out[(size_t)t * {{rows}} + row] = sum;
 //@ else
-                a->out[(size_t)t * {{rows}} + row] = sum * a->x_scale[t];
+                a->out[(size_t)t * {{rows}} + row] = sum * a->t_scale[t];
 //@ end
             }
         }
@@ -71,21 +100,32 @@ void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, c
     struct {{name}}_args a = { .w = w };
     for (int t0 = 0; t0 < n; t0 += {{token_tile}}) {
         a.out = out + (size_t)t0 * {{rows}};
-        a.xq = xq + (size_t)t0 * {{x_stride}};
-        a.x_scale = x_scale + t0;
         a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
         for (int t = 0; t < a.n; t++) {
-            const int8_t *x = a.xq + (size_t)t * {{x_stride}};
+            const int8_t *x = xq + (size_t)(t0 + t) * {{x_stride}};
+//@ if table == "i8" then
+            const int m = {{name}}_table_max(x);
+            a.t_scale[t] = x_scale[t0 + t] * ((float)m / 127.0f);
+//@ else
+            a.t_scale[t] = x_scale[t0 + t];
+//@ end
+            for (int grp = 0; grp < {{n_groups}}; grp++)
+                for (int i = 0; i < {{entries}}; i++) {
+                    int sum = 0;
+                    for (int k = 0; k < {{g}}; k++)
+                        sum += i >> k & 1 ? x[{{g}} * grp + k] : 0;
+//@ if table == "i8" then
+                    a.table[t][grp][i] = m ? {{name}}_quantize(sum, m) : 0;
+//@ else
+                    a.table[t][grp][i] = (int16_t)sum;
+//@ end
+                }
             for (int b = 0; b < {{blocks}}; b++) {
                 int32_t sum = 0;
-                for (int c = b * {{cols_pad // blocks}}; c < (b + 1) * {{cols_pad // blocks}}; c++)
-                    sum += x[c];
+                for (int grp = b * {{n_groups // blocks}}; grp < (b + 1) * {{n_groups // blocks}}; grp++)
+                    sum += a.table[t][grp][{{entries - 1}}];
                 a.x_sum[t][b] = sum;
             }
-            for (int grp = 0; grp < {{n_groups}}; grp++)
-                for (int i = 0; i < 16; i++)
-                    a.table[t][grp][i] = (int16_t)((i & 1 ? x[4 * grp] : 0) + (i & 2 ? x[4 * grp + 1] : 0) +
-                                                   (i & 4 ? x[4 * grp + 2] : 0) + (i & 8 ? x[4 * grp + 3] : 0));
         }
         parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // rg)}}, {{name}}_rows, &a);
     }
