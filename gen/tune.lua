@@ -502,8 +502,37 @@ local function blocking_candidates(kind, variant)
   return list
 end
 
+-- A variant's other computing choices (gen/isa.lua variant_params, e.g. a
+-- LUT's table precision and group size): blocking params at the defaults
+-- but for each other combination of those parameters in the search space.
+local function variant_points(variant)
+  local kind = "linear_" .. variant.family
+  local names, space = isa_mod.variant_params[kind], tuning.space(opts.isa, kind)
+  if not names or not space then return {} end
+  local defaults = tuning.defaults_of(opts.isa, kind)
+  local points = { copy(defaults) }
+  for _, name in ipairs(names) do
+    local values = space[1][name]
+    local grown = {}
+    for _, p in ipairs(points) do
+      for _, v in ipairs(values or { defaults[name] }) do
+        local q = copy(p)
+        q[name] = v
+        grown[#grown + 1] = q
+      end
+    end
+    points = grown
+  end
+  local others = {}
+  for _, p in ipairs(points) do
+    if tuning.describe(p) ~= tuning.describe(defaults) then others[#others + 1] = p end
+  end
+  return others
+end
+
 -- Start each slot: its defaults, the other variants at their default
--- blocking and the default variant's blocking candidates.
+-- blocking (and their variant_points) and the default variant's blocking
+-- candidates.
 local jobs = {}
 for _, slot in ipairs(slots) do
   slot.candidates, slot.by_code, slot.count, slot.discarded = {}, {}, 0, 0
@@ -515,6 +544,7 @@ for _, slot in ipairs(slots) do
     for _, v in ipairs(tuning.candidates(opts.isa, slot.choice.kind, opts.space)) do
       if tuning.describe(v.params) ~= tuning.describe(slot.default_variant) then
         cands[#cands + 1] = { variant = v.params }
+        for _, p in ipairs(variant_points(v.params)) do cands[#cands + 1] = { variant = v.params, params = p } end
       end
     end
   end
