@@ -154,6 +154,10 @@ local function write(path, text)
   f:close()
 end
 
+-- s left-aligned in `width` columns (string.format widths stop at 99, and
+-- candidate labels can be longer)
+local function pad(s, width) return s .. string.rep(" ", width - #s) end
+
 local function copy(t)
   local r = {}
   for k, v in pairs(t or {}) do r[k] = v end
@@ -474,11 +478,11 @@ local function measure(slot, list, label)
   end
   local width = #"candidate"
   for _, c in ipairs(list) do width = math.max(width, #c.short) end
-  local row = "  %-" .. width .. "s %12s %12s %7s"
+  local function row(first, ...) return "  " .. pad(first, width) .. string.format(" %12s %12s %7s", ...) end
   print(string.format("  defaults: %s", default.label))
-  print(string.format(row, "candidate", h.modes[1].name .. " us", h.modes[2] and h.modes[2].name .. " us" or "", "score"))
+  print(row("candidate", h.modes[1].name .. " us", h.modes[2] and h.modes[2].name .. " us" or "", "score"))
   for _, c in ipairs(list) do
-    print(string.format(row, c.short, fmt_us(c.times[h.modes[1].name]),
+    print(row(c.short, fmt_us(c.times[h.modes[1].name]),
       h.modes[2] and fmt_us(c.times[h.modes[2].name]) or "", string.format("%.3f", c.score)))
   end
   slot.modes = h.modes
@@ -682,11 +686,11 @@ for _, r in ipairs(results) do
   widths[1] = math.max(widths[1], #r.slot.base.name)
   widths[2] = math.max(widths[2], #r.best.short)
 end
-local row = string.format("%%-%ds  %%-%ds  %%7s", widths[1], widths[2])
-print(string.format(row, "kernel", "best (changes from the defaults)", "gain"))
+local function row(kernel, best, gain) return pad(kernel, widths[1]) .. "  " .. pad(best, widths[2]) .. "  " .. gain end
+print(row("kernel", "best (changes from the defaults)", "   gain"))
 for _, r in ipairs(results) do
   local base = r.slot.base
-  print(string.format(row, base.name, r.best.short, string.format("%.3fx", r.gain)))
+  print(row(base.name, r.best.short, string.format("%6.3fx", r.gain)))
   local fields = {
     '"bench": "tune"', '"model": ' .. json_string(model.name), '"kernel": ' .. json_string(base.name),
     '"kind": ' .. json_string(base.kind), '"shape": ' .. json_string(tuning.describe(base.shape)),
