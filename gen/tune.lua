@@ -514,21 +514,10 @@ local function variant_points(variant)
   local names, space = isa_mod.variant_params[kind], tuning.space(opts.isa, kind)
   if not names or not space then return {} end
   local defaults = tuning.defaults_of(opts.isa, kind)
-  local points = { copy(defaults) }
-  for _, name in ipairs(names) do
-    local values = space[1][name]
-    local grown = {}
-    for _, p in ipairs(points) do
-      for _, v in ipairs(values or { defaults[name] }) do
-        local q = copy(p)
-        q[name] = v
-        grown[#grown + 1] = q
-      end
-    end
-    points = grown
-  end
+  local values = {}
+  for _, name in ipairs(names) do values[name] = space[1][name] or { defaults[name] } end
   local others = {}
-  for _, p in ipairs(points) do
+  for _, p in ipairs(tuning.combinations(defaults, names, values)) do
     if tuning.describe(p) ~= tuning.describe(defaults) then others[#others + 1] = p end
   end
   return others

@@ -193,14 +193,7 @@ function M.candidates(isa_name, kind, size)
     local combinations = 1
     for _, k in ipairs(names) do combinations = combinations * #family[k] end
     if size == "full" and combinations <= M.exhaustive_limit then
-      local function product(i, p)
-        if i > #names then add({ params = copy(p) }); return end
-        for _, v in ipairs(family[names[i]]) do
-          p[names[i]] = v
-          product(i + 1, p)
-        end
-      end
-      product(1, copy(defaults))
+      for _, p in ipairs(M.combinations(defaults, names, family)) do add({ params = p }) end
     else
       local center = copy(defaults)
       for _, k in ipairs(names) do
@@ -220,6 +213,24 @@ function M.candidates(isa_name, kind, size)
     end
   end
   return list
+end
+
+-- Every combination of values[name] for the listed names (in order, the
+-- last varying fastest), each a copy of `base` with those set.
+function M.combinations(base, names, values)
+  local points = { copy(base) }
+  for _, name in ipairs(names) do
+    local grown = {}
+    for _, p in ipairs(points) do
+      for _, v in ipairs(values[name]) do
+        local q = copy(p)
+        q[name] = v
+        grown[#grown + 1] = q
+      end
+    end
+    points = grown
+  end
+  return points
 end
 
 -- Second round after a star: `scored` lists first-round candidates with a

@@ -88,22 +88,32 @@ static void test_alignment(void)
     group_end();
 }
 
-/* Resident bytes of the mapping holding `addr` (smaps "Rss:", in kB). */
-static size_t resident_bytes(const void *addr)
+/* The line starting with `key` in the smaps entry of the mapping holding
+ * `addr`, into out; false when there is none. */
+static bool smaps_line(const void *addr, const char *key, char *out, size_t n)
 {
     FILE *f = fopen("/proc/self/smaps", "r");
     char line[512];
-    bool in_region = false;
-    size_t kb = 0;
-    while (f && fgets(line, sizeof line, f)) {
+    bool in_region = false, found = false;
+    while (f && !found && fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
         if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
             in_region = lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
-        else if (in_region)
-            sscanf(line, "Rss: %zu kB", &kb);
+        else if (in_region && !strncmp(line, key, strlen(key)))
+            found = snprintf(out, n, "%s", line) >= 0;
     }
     if (f)
         fclose(f);
+    return found;
+}
+
+/* Resident bytes of the mapping holding `addr` (smaps "Rss:", in kB). */
+static size_t resident_bytes(const void *addr)
+{
+    char line[512];
+    size_t kb = 0;
+    if (smaps_line(addr, "Rss:", line, sizeof line))
+        sscanf(line, "Rss: %zu kB", &kb);
     return kb * 1024;
 }
 
@@ -142,18 +152,8 @@ static void test_large_alignment(void)
     unsigned char *q = arena_alloc(&a, 4096, (size_t)2 << 20);
     CHECK(p && q && (uintptr_t)q % (2u << 20) == 0 && q > p, "2 MiB alignment inside the region");
     /* The kernel lists MADV_HUGEPAGE as "hg" in the mapping's VmFlags. */
-    FILE *f = fopen("/proc/self/smaps", "r");
-    char line[512];
-    bool in_region = false, advised = false;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-            in_region = lo <= (uintptr_t)a.base && (uintptr_t)a.base < hi;
-        else if (in_region && !strncmp(line, "VmFlags:", 8))
-            advised |= strstr(line, " hg") != NULL;
-    }
-    if (f)
-        fclose(f);
+    char flags[512];
+    const bool advised = smaps_line(a.base, "VmFlags:", flags, sizeof flags) && strstr(flags, " hg") != NULL;
     CHECK(advised, "region advised MADV_HUGEPAGE (VmFlags hg)");
     arena_destroy(&a);
 
