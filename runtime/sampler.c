@@ -44,13 +44,29 @@ int sampler_init(struct sampler *s, struct arena *a, int vocab_size, float tempe
     return s->scratch ? 0 : -1;
 }
 
+/* The first index of the largest value (NaNs never win; all NaN gives 0).
+ * Two passes, the maximum then its first index, both of which vectorize: a
+ * single pass carries the index from one element to the next, and greedy
+ * decoding runs this over the whole vocabulary once per token. */
 static int argmax(const float *x, int n)
 {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
+    enum { LANES = 8 };  /* independent maxima: one or two vectors */
+    float part[LANES];
+    for (int j = 0; j < LANES; j++)
+        part[j] = -INFINITY;
+    int i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            part[j] = x[i + j] > part[j] ? x[i + j] : part[j];
+    float max = -INFINITY;
+    for (int j = 0; j < LANES; j++)
+        max = part[j] > max ? part[j] : max;
+    for (; i < n; i++)
+        max = x[i] > max ? x[i] : max;
+    for (i = 0; i < n; i++)
+        if (x[i] == max)
+            return i;
+    return 0;
 }
 
 /* In place: logits -> probabilities of softmax(logits / temperature).

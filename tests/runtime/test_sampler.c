@@ -87,6 +87,12 @@ static void test_greedy(void)
     CHECK(sampler_sample(&s5, tie) == 1, "ties go to the lowest id");
     float neg[5] = {-5, -1, -2, -7, -1.5f};
     CHECK(sampler_sample(&s5, neg) == 1, "all-negative logits");
+    float nan_first[5] = {NAN, 1, 4, NAN, 4};
+    CHECK(sampler_sample(&s5, nan_first) == 2, "NaN logits never win");
+    float all_nan[5] = {NAN, NAN, NAN, NAN, NAN};
+    CHECK(sampler_sample(&s5, all_nan) == 0, "all-NaN logits give token 0");
+    float last[5] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, 0};
+    CHECK(sampler_sample(&s5, last) == 4, "the maximum in the last place");
     group_end();
 }
 
