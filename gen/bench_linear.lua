@@ -64,13 +64,14 @@ local function main()
   for f in opts.features:gmatch("%S+") do features[#features + 1] = f end
   local kernels, refs, cases = {}, {}, {}
   for _, s in ipairs(shapes) do
-    for _, wtype in ipairs({ "ternary", "int2", "int4" }) do
+    for _, wtype in ipairs({ "ternary", "int2", "int4", "int6" }) do
       local variants = {}
       for _, encoding in ipairs(lowbit.mad_encodings(isa, features, wtype)) do
         variants[#variants + 1] = { family = "mad", encoding = encoding, label = encoding }
       end
       local lut = isa.defaults.linear_lut
-      for _, g in ipairs(wtype == "ternary" and { 4, 2 } or { lut.g }) do
+      -- int6 (sub-block scales) is mad only
+      for _, g in ipairs(wtype == "int6" and {} or wtype == "ternary" and { 4, 2 } or { lut.g }) do
         for _, tab in ipairs(wtype == "ternary" and { "i16", "i8" } or { lut.table }) do
           variants[#variants + 1] = { family = "lut", encoding = "planes", table = tab, g = g, label = tab .. "g" .. g }
         end

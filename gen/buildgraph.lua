@@ -159,8 +159,8 @@ test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
 -- End-to-end test of BitNet on a tiny synthetic model, against the
 -- independent reference in tests/e2e_bitnet.c.
 emit("build build/models/bitnet-tiny.gguf: run_bench build/tools/mkmodel models/bitnet-tiny.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/bitnet-tiny.lua --seed 1 -o build/models/bitnet-tiny.gguf 2> build/models/bitnet-tiny.log")
--- bitnet-tiny-int4head (the int4 head) reads the same file.
-for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head" }) do
+-- bitnet-tiny-int4head and -int6head (low-bit heads) read the same file.
+for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head", "bitnet-tiny-int6head" }) do
   for _, isa in ipairs(runnable) do
     local dir = isa == cfg.isa and "build/" .. name or "build/" .. name .. "-" .. isa
     local exe = string.format("build/tests/e2e_%s_%s", name, isa)
@@ -271,6 +271,7 @@ do
   bench_edge("attention", dir .. "/bench_attention build/bench.jsonl", dir .. "/bench_attention")
 end
 bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh build/tools/mkmodel build/bitnet-b1.58-2b-4t/bitnet-b1.58-2b-4t "
+  .. "build/bitnet-b1.58-2b-4t-int8head/bitnet-b1.58-2b-4t-int8head "
   .. "build/bitnet-b1.58-2b-4t-int4head/bitnet-b1.58-2b-4t-int4head build/bitnet-b1.58-large/bitnet-b1.58-large")
 
 -- The main job: the default model on its default prompt, or a synthetic

@@ -22,6 +22,9 @@ local common_defaults = {
     ternary = { family = "mad", encoding = "code2" },
     int2 = { family = "mad", encoding = "code2", scale_block = 128 },
     int4 = { family = "mad", encoding = "code4", scale_block = 64 },
+    -- Q6_K's structure: 256-column super-blocks (f16 scale) of 16-column
+    -- sub-blocks (int8 scale), gen/lowbit.lua
+    int6 = { family = "mad", encoding = "code6", scale_block = 256 },
   },
   -- rg: rows per group (the rows one vector holds); rows_per_task: rows
   -- per parallel_for chunk; token_tile: tokens per pass over the weights
@@ -73,6 +76,7 @@ M.isas = {
         ternary = { family = "mad", encoding = "trit5" },
         int2 = { family = "mad", encoding = "code2", scale_block = 128 },
         int4 = { family = "mad", encoding = "code4", scale_block = 64 },
+        int6 = { family = "mad", encoding = "code6", scale_block = 256 },
       },
       -- see avx2; rg = 16 int32 lanes of a zmm; gemm_tokens 8 won every
       -- 2B4T shape when tuned on Zen 4 (7-15% faster prefill than 6)

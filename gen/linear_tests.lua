@@ -88,14 +88,15 @@ local function main()
   for f in opts.features:gmatch("%S+") do features[#features + 1] = f end
   if opts.model then return model_check(isa, features) end
   local plan = { isa = isa, kernels = {}, features = features }
-  for _, wtype in ipairs({ "ternary", "int2", "int4" }) do
+  for _, wtype in ipairs({ "ternary", "int2", "int4", "int6" }) do
     -- mad: each encoding; lut: each table precision and group size (g = 2
-    -- not at the largest shape, whose reference and packing take seconds)
+    -- not at the largest shape, whose reference and packing take seconds);
+    -- int6 (sub-block scales) is mad only
     local variants = {}
     for _, encoding in ipairs(lowbit.mad_encodings(isa, features, wtype)) do
       variants[#variants + 1] = { family = "mad", encoding = encoding, label = encoding }
     end
-    for _, g in ipairs({ 4, 2 }) do
+    for _, g in ipairs(wtype == "int6" and {} or { 4, 2 }) do
       for _, tab in ipairs({ "i16", "i8" }) do
         variants[#variants + 1] = { family = "lut", encoding = "planes", table = tab, g = g, label = tab .. "g" .. g }
       end

@@ -1,9 +1,9 @@
 -- Low-bit linear layers: the packed weight layout a kernel instance reads,
 -- derived from its parameters, and the layout key that names it.
 --
--- Weights w (ternary {-1,0,1}, signed int2 [-2,1] or int4 [-8,7]) are stored
--- as unsigned codes u = w + offset.  Activations are int8 per token;
--- a kernel computes sum(u*x) and subtracts offset * sum(x).
+-- Weights w (ternary {-1,0,1}, signed int2 [-2,1], int4 [-8,7] or int6
+-- [-32,31]) are stored as unsigned codes u = w + offset.  Activations are
+-- int8 per token; a kernel computes sum(u*x) and subtracts offset * sum(x).
 --
 -- Two families, both reading rows in groups of `rg` (the rows one vector
 -- holds) and columns in slabs:
@@ -16,6 +16,12 @@
 --        says "negate", u_j -> 2 - u_j).  Unpacked plane j of a slab is
 --        rg rows x 4 consecutive columns: what one dot-product-of-4
 --        instruction (vpdpbusd / pmaddubsw) reads.
+--        code6 (int6 only, Q6_K's precision) stores 4 planes (16 columns)
+--        in 3 such rg x 4-byte parts: part 0 holds the low nibbles of
+--        planes 0 (low nibble of the byte) and 1 (high nibble), part 1 those
+--        of planes 2 and 3, part 2 the high 2 bits of plane j in bits 2j,
+--        2j+1: u = (nibble) | (2 bits) << 4, a shift and a mask or two per
+--        plane.  One slab (16 columns, 3 rg x 4 bytes) is one sub-block.
 --   lut  bit-planes of u (T-MAC): for each plane p a slab is rg x q bytes
 --        covering 8q columns in groups of g (g divides 8); byte column i
 --        holds 8/g fields of g bits, field k (bits kg .. kg+g-1) bit p of u
@@ -41,6 +47,16 @@
 -- After the codes, 64-byte aligned: the scale, one f32 for a per-tensor
 -- scale (sb = 0), else one f16 per row and block of sb columns stored
 -- [row group][block][rg].
+-- int6 has Q6_K's two levels of scales: between the codes and the f16
+-- scales (sb = 256 columns, a super-block), 64-byte aligned, an int8 scale
+-- sc per row and sub-block of `sub` = 16 columns (a slab), stored
+-- [row group][sub-block][rg]; w = d * sc * (u - 32).  Codes, sub-scales and
+-- super-block scales take 6 + 8/16 + 16/256 = 6.5625 bits per weight, as
+-- Q6_K.  The kernel contract, per row and super-block: the integer
+-- isum = sum over its sub-blocks of sc * (sum(u*x) - 32 * sum(x)), exact in
+-- int32 (|sc| <= 128, |u - 32| <= 32, |x| <= 128: at most 16 * 2^23 =
+-- 2^27), then out = fmaf(d, (float)isum, out) in super-block order, and
+-- finally out * x_scale.  Q6_K blocks re-encode losslessly (runtime/pack.c).
 --
 -- Every derived size goes into the layout key, so runtime/pack.c packs
 -- exactly what the kernel reads, and a blob records what it was packed for.
@@ -51,9 +67,13 @@ M.wtypes = {
   ternary = { offset = 1, bits = 2, qmin = -1, qmax = 1 },
   int2 = { offset = 2, bits = 2, qmin = -2, qmax = 1 },
   int4 = { offset = 8, bits = 4, qmin = -8, qmax = 7 },
+  int6 = { offset = 32, bits = 6, qmin = -32, qmax = 31 },
 }
 
-local codes_per_byte = { code2 = 4, code4 = 2, trit5 = 5 }
+-- codes per byte column of a mad slab (code6: 4 planes in 3 byte columns' parts)
+local codes_per_byte = { code2 = 4, code4 = 2, trit5 = 5, code6 = 4 }
+-- int6's sub-block and super-block (Q6_K's)
+M.int6_sub, M.int6_super = 16, 256
 
 local function round_up(x, m) return (x + m - 1) // m * m end
 
@@ -75,6 +95,10 @@ function M.derive(p)
     if p.encoding == "trit5" and p.wtype ~= "ternary" then fail(p, "trit5 encodes ternary weights only") end
     if p.encoding == "code2" and wt.bits ~= 2 then fail(p, "code2 holds 2-bit weights only") end
     if p.encoding == "code4" and wt.bits > 4 then fail(p, "code4 holds at most 4-bit weights") end
+    if (p.encoding == "code6") ~= (p.wtype == "int6") then fail(p, "int6 weights are stored as code6, and only they") end
+    if p.wtype == "int6" and p.scale_block ~= M.int6_super then
+      fail(p, string.format("int6 super-blocks are %d columns (Q6_K's)", M.int6_super))
+    end
     p.q, p.order = 4, "rq"
   elseif p.family == "lut" then
     p.encoding = "planes"
@@ -83,6 +107,7 @@ function M.derive(p)
     end
     if p.table ~= "i16" and p.table ~= "i8" then fail(p, "lut table must be i16 or i8") end
     if p.order ~= "rq" and p.order ~= "qr" then fail(p, "lut order must be rq or qr") end
+    if p.wtype == "int6" then fail(p, "int6 has sub-block scales: mad code6 only") end
   else
     fail(p, "unknown low-bit family '" .. tostring(p.family) .. "'")
   end
@@ -97,18 +122,26 @@ function M.derive(p)
   p.cols_pad = round_up(p.cols, p.per_tensor and p.slab_cols or p.sb)  -- whole slabs and scale blocks
   p.groups = p.rows_pad // p.rg
   p.slabs = p.cols_pad // p.slab_cols
-  if p.family == "mad" then
+  if p.encoding == "code6" then
+    p.slab_bytes = p.rg * 12
+  elseif p.family == "mad" then
     p.slab_bytes = p.rg * 4
   else
     p.slab_bytes = p.rg * p.q * p.bits  -- all planes of one slab
   end
   p.code_bytes = p.groups * p.slabs * p.slab_bytes
   p.scale_offset = round_up(p.code_bytes, 64)
+  if p.encoding == "code6" then  -- int8 sub-block scales, then the f16 ones
+    p.sub, p.subs = M.int6_sub, p.cols_pad // M.int6_sub
+    p.sub_offset = p.scale_offset
+    p.scale_offset = round_up(p.sub_offset + p.rows_pad * p.subs, 64)
+  end
   p.blocks = p.per_tensor and 1 or p.cols_pad // p.sb
   p.packed_bytes = p.scale_offset + round_up(p.per_tensor and 4 or p.rows_pad * p.blocks * 2, 64)
   p.layout = string.format("lowbit family=%s enc=%s wtype=%s rows=%d cols=%d rows_pad=%d cols_pad=%d rg=%d q=%d order=%s sb=%d",
     p.family, p.encoding, p.wtype, p.rows, p.cols, p.rows_pad, p.cols_pad, p.rg, p.q, p.order, p.sb)
   if p.family == "lut" then p.layout = p.layout .. string.format(" g=%d table=%s", p.g, p.table) end
+  if p.encoding == "code6" then p.layout = p.layout .. string.format(" sub=%d", p.sub) end
   return p
 end
 
@@ -187,6 +220,7 @@ end
 function M.mad_encodings(isa, features, wtype)
   if wtype == "int2" then return { "code2" } end
   if wtype == "int4" then return { "code4" } end
+  if wtype == "int6" then return { "code6" } end
   local has_vbmi = false
   for _, f in ipairs(features or {}) do has_vbmi = has_vbmi or f == "vbmi" end
   if isa.name == "scalar" or (isa.name == "avx512" and has_vbmi) then return { "code2", "trit5" } end

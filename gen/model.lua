@@ -44,9 +44,9 @@ local fields = {
 
 local weight_fields = {
   linear = one_of("f32", "ternary", "int2", "int4"),
-  -- int4: the head's packed low-bit copy, so only for a tied embedding
-  embedding = one_of("f32", "f16", "int8", "int4"),
-  output = one_of("f32", "f16", "int8", "int4"),
+  -- int4, int6: the head's packed low-bit copy, so only for a tied embedding
+  embedding = one_of("f32", "f16", "int8", "int4", "int6"),
+  output = one_of("f32", "f16", "int8", "int4", "int6"),
   kv_cache = one_of("f32", "f16"),
 }
 
@@ -106,8 +106,9 @@ function M.validate(t, path)
     fail(path, string.format("tied embedding: 'weights.embedding' (%s) and 'weights.output' (%s) are one tensor "
       .. "and must have the same type", m.weights.embedding, m.weights.output))
   end
-  if m.weights.embedding == "int4" and not m.tied_embedding then
-    fail(path, "'weights.embedding' int4 reads the head's packed copy: only with 'tied_embedding'")
+  if (m.weights.embedding == "int4" or m.weights.embedding == "int6") and not m.tied_embedding then
+    fail(path, string.format("'weights.embedding' %s reads the head's packed copy: only with 'tied_embedding'",
+      m.weights.embedding))
   end
   m.head_dim = m.dim // m.n_heads
   if m.head_dim % 2 ~= 0 then fail(path, "head dimension dim/n_heads must be even for RoPE") end

@@ -68,7 +68,7 @@ M.padded_cols = padded_cols
 
 -- The output head (vocab x dim) in the description's output type.  The
 -- int8 head uses VNNI dot products when the build has them; a low-bit head
--- (int4) is a MAD kernel (`lowbit_linear`) reading the same int8
+-- (int4, int6) is a MAD kernel (`lowbit_linear`) reading the same int8
 -- activations as the layers.
 local function output_head(m, add, features, lowbit_linear)
   local wtype = m.weights.output
@@ -131,11 +131,12 @@ function M.plan(model, isa_name, opts)
   plan.linear.output = output_head(m, add, opts.features, lowbit_linear)
   -- int8 activations shared by the low-bit layers reading the same vector
   plan.quantize_act = lowbit.attach_quantizers(plan, add)
-  if m.weights.embedding == "int4" then
+  if lowbit.wtypes[m.weights.embedding] then
     -- the lookup dequantizes rows of the head's packed layout
     local head, layout = plan.linear.output.params, {}
     for _, k in ipairs({ "family", "encoding", "wtype", "rows", "cols", "rg", "slabs", "slab_cols", "slab_bytes",
-                         "bits", "offset", "per_tensor", "sb", "blocks", "scale_offset", "layout" }) do
+                         "bits", "offset", "per_tensor", "sb", "blocks", "scale_offset", "layout",
+                         "sub", "subs", "sub_offset" }) do
       layout[k] = head[k]
     end
     plan.embedding = add("embed_lowbit", "embed_" .. plan.linear.output.name, layout)

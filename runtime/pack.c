@@ -55,14 +55,14 @@ static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 int pack_layout_parse(const char *key, struct pack_layout *l)
 {
     static const char *const families[] = { "mad", "lut" };
-    static const char *const encodings[] = { "code2", "code4", "trit5", "planes" };
-    static const char *const wtypes[] = { "ternary", "int2", "int4" };
+    static const char *const encodings[] = { "code2", "code4", "trit5", "planes", "code6" };
+    static const char *const wtypes[] = { "ternary", "int2", "int4", "int6" };
     static const char *const orders[] = { "qr", "rq" };
     memset(l, 0, sizeof *l);
     if (strncmp(key, "lowbit ", 7) != 0 || strlen(key) >= PACK_LAYOUT_MAX)
         return bad_key(key, "not a low-bit layout key");
-    int fam = field_enum(key, "family", families, 2), enc = field_enum(key, "enc", encodings, 4);
-    int wt = field_enum(key, "wtype", wtypes, 3), ord = field_enum(key, "order", orders, 2);
+    int fam = field_enum(key, "family", families, 2), enc = field_enum(key, "enc", encodings, 5);
+    int wt = field_enum(key, "wtype", wtypes, 4), ord = field_enum(key, "order", orders, 2);
     if (fam < 0 || enc < 0 || wt < 0 || ord < 0)
         return -1;
     l->family = (enum pack_family)fam;
@@ -79,21 +79,22 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
     l->q = (int)q;
     l->sb = (int)sb;
 
-    static const int offsets[] = { 1, 2, 8 }, bits[] = { 2, 2, 4 };
+    static const int offsets[] = { 1, 2, 8, 32 }, bits[] = { 2, 2, 4, 6 };
     l->offset = offsets[wt];
     l->bits = bits[wt];
     l->qmin = -offsets[wt];
     l->qmax = wt == PACK_TERNARY ? 1 : offsets[wt] - 1;
     if (l->family == PACK_MAD) {
-        static const int per_byte[] = { 4, 2, 5 };
+        static const int per_byte[] = { 4, 2, 5, 0, 4 };
         if (l->enc == PACK_PLANES)
             return bad_key(key, "mad layouts store codes, not planes");
-        if ((l->enc == PACK_TRIT5 && l->wtype != PACK_TERNARY) || (l->enc == PACK_CODE2 && l->bits != 2))
+        if ((l->enc == PACK_TRIT5 && l->wtype != PACK_TERNARY) || (l->enc == PACK_CODE2 && l->bits != 2)
+            || ((l->enc == PACK_CODE6) != (l->wtype == PACK_INT6)))
             return bad_key(key, "encoding cannot hold this weight type");
         if (l->q != 4 || !l->row_major)
             return bad_key(key, "mad slabs are rg rows x 4 byte columns, row-major");
         l->slab_cols = 4 * per_byte[l->enc];
-        l->slab_bytes = (size_t)l->rg * 4;
+        l->slab_bytes = (size_t)l->rg * (l->enc == PACK_CODE6 ? 12 : 4);  /* code6: 3 parts */
     } else {
         static const char *const tables[] = { "i16", "i8" };
         const int table = field_enum(key, "table", tables, 2);
@@ -104,8 +105,8 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
             return bad_key(key, "the lut group size g must divide 8");
         l->g = (int)g;
         l->table = (enum pack_table)table;
-        if (l->enc != PACK_PLANES)
-            return bad_key(key, "lut layouts store bit-planes");
+        if (l->enc != PACK_PLANES || l->wtype == PACK_INT6)
+            return bad_key(key, "lut layouts store bit-planes of one-level scaled weights");
         l->slab_cols = 8 * l->q;
         l->slab_bytes = (size_t)l->rg * l->q * l->bits;
     }
@@ -117,8 +118,20 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
         return bad_key(key, "rows_pad must be rows rounded up to a multiple of rg");
     if (l->cols_pad < l->cols || l->cols_pad % l->slab_cols != 0 || (l->sb && l->cols_pad % l->sb != 0))
         return bad_key(key, "cols_pad must be a multiple of the slab and scale block covering cols");
+    if (l->wtype == PACK_INT6) {
+        int64_t sub;
+        if (field_int(key, "sub", 16, 16, &sub))
+            return -1;
+        if (l->sb != 256)
+            return bad_key(key, "int6 super-blocks are 256 columns (sb=256), Q6_K's");
+        l->sub = (int)sub;
+    }
     l->code_bytes = (size_t)(l->rows_pad / l->rg) * (size_t)(l->cols_pad / l->slab_cols) * l->slab_bytes;
     l->scale_offset = round_up(l->code_bytes, 64);
+    if (l->sub) {
+        l->sub_offset = l->scale_offset;
+        l->scale_offset = round_up(l->sub_offset + (size_t)l->rows_pad * (size_t)(l->cols_pad / l->sub), 64);
+    }
     size_t scale_bytes = l->sb ? (size_t)l->rows_pad * (size_t)(l->cols_pad / l->sb) * 2 : 4;
     l->bytes = l->scale_offset + round_up(scale_bytes, 64);
     return 0;
@@ -224,9 +237,67 @@ static int clamp_round(float v, int lo, int hi)
     return (int)((v + 0x1.8p23f) - 0x1.8p23f);
 }
 
+/* Byte offset in dst of row r's scale number `b` of `per_row`, in a section
+ * stored [row group][scale][rg] at `section`, of `size` bytes each. */
+static size_t scale_at(const struct pack_layout *l, size_t section, int64_t r, int64_t b, int64_t per_row, size_t size)
+{
+    const size_t g = (size_t)(r / l->rg);
+    return section + ((g * (size_t)per_row + (size_t)b) * (size_t)l->rg + (size_t)(r % l->rg)) * size;
+}
+
+/* Row r's int8 sub-scales sc [cols_pad / 16] and f16 super-block scales d
+ * [cols_pad / 256] into dst's scale sections. */
+static void store_int6_scales(const struct pack_layout *l, int64_t r, const int8_t *sc, const uint16_t *d,
+                              uint8_t *dst)
+{
+    const int64_t subs = l->cols_pad / l->sub, blocks = l->cols_pad / l->sb;
+    for (int64_t k = 0; k < subs; k++)
+        dst[scale_at(l, l->sub_offset, r, k, subs, 1)] = (uint8_t)sc[k];
+    for (int64_t b = 0; b < blocks; b++)
+        memcpy(dst + scale_at(l, l->scale_offset, r, b, blocks, 2), &d[b], 2);
+}
+
+/* The value of largest magnitude among w[0, n) (the first such). */
+static float largest(const float *w, int64_t n)
+{
+    float m = 0.0f;
+    for (int64_t c = 0; c < n; c++)
+        if (fabsf(w[c]) > fabsf(m))
+            m = w[c];
+    return m;
+}
+
+/* int6 codes of row r (w: its cols weights) into u[0, cols), its scales
+ * into dst: Q6_K's structure with this packer's rule (runtime/pack.h). */
+static void quantize_int6(const struct pack_layout *l, const float *w, int64_t r, uint8_t *u, uint8_t *dst)
+{
+    enum { SUBS = 16 };  /* sub-blocks per super-block: the parser checked sb = 256, sub = 16 */
+    const int64_t subs = l->cols_pad / l->sub, blocks = l->cols_pad / l->sb;
+    for (int64_t b = 0; b < blocks; b++) {
+        float s[SUBS], s_max = 0.0f;
+        for (int k = 0; k < SUBS; k++) {
+            const int64_t c0 = b * l->sb + k * l->sub, n = l->cols - c0 < l->sub ? l->cols - c0 : l->sub;
+            s[k] = n > 0 ? largest(w + c0, n) / -32.0f : 0.0f;
+            s_max = fabsf(s[k]) > fabsf(s_max) ? s[k] : s_max;
+        }
+        const uint16_t d16 = f32_to_f16(s_max / -128.0f);
+        const float d = f16_to_f32(d16);
+        memcpy(dst + scale_at(l, l->scale_offset, r, b, blocks, 2), &d16, 2);
+        for (int k = 0; k < SUBS; k++) {
+            const int sc = d != 0.0f ? clamp_round(s[k] / d, -128, 127) : 0;
+            dst[scale_at(l, l->sub_offset, r, b * SUBS + k, subs, 1)] = (uint8_t)(int8_t)sc;
+            const float ds = d * (float)sc;  /* the product the dequantization forms */
+            const int64_t c0 = b * l->sb + k * l->sub;
+            for (int64_t c = c0; c < c0 + l->sub && c < l->cols; c++)
+                u[c] = (uint8_t)((ds != 0.0f ? clamp_round(w[c] / ds, -32, 31) : 0) + 32);
+        }
+    }
+}
+
 /* Codes u = w + offset of row r (w: its cols weights) into u[0, cols):
  * ternary at the tensor scale s (the sign when `exact`), int2/int4 with a
- * scale per row and block, written to dst's scale section. */
+ * scale per row and block, int6 with its two levels, written to dst's scale
+ * sections. */
 static void quantize(const struct pack_layout *l, const float *w, int64_t r, float s, bool exact, uint8_t *u,
                      uint8_t *dst)
 {
@@ -239,24 +310,24 @@ static void quantize(const struct pack_layout *l, const float *w, int64_t r, flo
                 u[c] = (uint8_t)(clamp_round(w[c] / s, -1, 1) + l->offset);
         return;
     }
+    if (l->wtype == PACK_INT6) {
+        quantize_int6(l, w, r, u, dst);
+        return;
+    }
     const int blocks = (int)(l->cols_pad / l->sb);
     for (int b = 0; b < blocks; b++) {
         const int64_t c0 = (int64_t)b * l->sb, c1 = c0 + l->sb < l->cols ? c0 + l->sb : l->cols;
-        float m = 0.0f;
-        for (int64_t c = c0; c < c1; c++)
-            if (fabsf(w[c]) > fabsf(m))
-                m = w[c];
-        const uint16_t d16 = f32_to_f16(m / (float)l->qmin);
+        const uint16_t d16 = f32_to_f16(largest(w + c0, c1 - c0) / (float)l->qmin);
         const float d = f16_to_f32(d16);
         for (int64_t c = c0; c < c1; c++)
             u[c] = (uint8_t)((d != 0.0f ? clamp_round(w[c] / d, l->qmin, l->qmax) : 0) + l->offset);
-        const size_t g = (size_t)(r / l->rg), i = ((g * blocks + b) * l->rg + (size_t)(r % l->rg)) * 2;
-        memcpy(dst + l->scale_offset + i, &d16, 2);
+        memcpy(dst + scale_at(l, l->scale_offset, r, b, blocks, 2), &d16, 2);
     }
 }
 
 /* mad: byte (r, q) of a slab holds row r's codes of columns 4j + q, j < P
- * (trit5: base 3, sign-folded as gen/lowbit.lua describes).  One row group:
+ * (trit5: base 3, sign-folded; code6: in 3 parts, as gen/lowbit.lua
+ * describes).  One row group:
  * codes [rg][cols_pad] into its slabs at dst.  Word j of a slab's row in
  * `codes` holds the codes of columns 4j .. 4j + 3, so the row's 4 bytes are
  * computed as one 32-bit word, lane by lane: no lane exceeds 255, so no
@@ -277,6 +348,16 @@ static void lay_out_mad(const struct pack_layout *l, const uint8_t *codes, uint8
                 v = (v & ~fold) | (((0xf2f2f2f2u - v) | 0x80808080u) & fold);
             } else if (l->enc == PACK_CODE2) {
                 v = w[0] | w[1] << 2 | w[2] << 4 | w[3] << 6;
+            } else if (l->enc == PACK_CODE6) {
+                /* parts 0 and 1: the low nibbles of planes 0, 1 and 2, 3;
+                 * part 2: the high 2 bits of plane j in bits 2j, 2j+1 */
+                const uint32_t lo = 0x0f0f0f0fu, hi = 0x03030303u;
+                const uint32_t part[3] = { (w[0] & lo) | (w[1] & lo) << 4, (w[2] & lo) | (w[3] & lo) << 4,
+                                           (w[0] >> 4 & hi) | (w[1] >> 4 & hi) << 2 | (w[2] >> 4 & hi) << 4
+                                               | (w[3] >> 4 & hi) << 6 };
+                for (int p = 0; p < 3; p++)
+                    memcpy(out + (size_t)p * (size_t)l->rg * 4, &part[p], 4);
+                continue;
             } else {
                 v = w[0] | w[1] << 4;
             }
@@ -316,6 +397,7 @@ struct pack_job {
     const float *w;            /* the weights as f32 rows (pack_f32), or NULL: */
     const struct tensor *t;    /*   converted from this tensor (pack_tensor) */
     bool direct;               /* ternary codes straight from t's TQ1_0 / TQ2_0 blocks */
+    bool q6_k;                 /* int6 codes and scales copied from t's Q6_K blocks */
     float scale;               /* ternary: the tensor's scale */
     bool exact;                /*   and whether every w / scale is -1, 0 or 1 */
     uint8_t *dst;
@@ -325,7 +407,7 @@ struct pack_job {
      * blocks' scales and codes present, the codes band; `scratch_bytes` each */
     unsigned char *scratch;
     size_t scratch_bytes, f32_bytes, codes_bytes, scales_bytes;
-    atomic_size_t non_finite;  /* band pass (int2/int4) */
+    atomic_size_t non_finite;  /* band pass (int2/int4/int6) */
     atomic_bool failed;        /* a conversion failed */
 };
 
@@ -434,6 +516,34 @@ static void band_from_stored(const struct pack_job *job, int64_t r0, int64_t r1,
                (size_t)l->cols);
 }
 
+/* Rows [r0, r1) of a Q6_K tensor (rows of whole blocks) into the band and
+ * their scales into dst, as stored; a block whose d is not finite counts
+ * its weights as non-finite. */
+static void band_from_q6_k(struct pack_job *job, int64_t r0, int64_t r1, uint8_t *band)
+{
+    const struct pack_layout *l = job->l;
+    enum { CHUNK = 16 };  /* blocks decoded at a time: the stack stays small for any row */
+    const int64_t blocks = l->cols / 256;
+    size_t non_finite = 0;
+    for (int64_t r = r0; r < r1; r++) {
+        int8_t sc[CHUNK * 16];
+        uint16_t d[CHUNK];
+        for (int64_t b0 = 0; b0 < blocks; b0 += CHUNK) {
+            const int64_t nb = blocks - b0 < CHUNK ? blocks - b0 : CHUNK;
+            const unsigned char *src =
+                (const unsigned char *)job->t->data + (size_t)(r * blocks + b0) * dtype_block_bytes(DT_Q6_K);
+            q6_k_codes(src, nb, band + (size_t)(r - r0) * (size_t)l->cols_pad + (size_t)b0 * 256, sc, d);
+            for (int64_t b = 0; b < nb; b++) {
+                non_finite += (d[b] & 0x7c00u) == 0x7c00u ? 256 : 0;
+                memcpy(job->dst + scale_at(l, l->scale_offset, r, b0 + b, blocks, 2), &d[b], 2);
+                for (int k = 0; k < 16; k++)
+                    job->dst[scale_at(l, l->sub_offset, r, (b0 + b) * 16 + k, blocks * 16, 1)] = (uint8_t)sc[16 * b + k];
+            }
+        }
+    }
+    atomic_fetch_add_explicit(&job->non_finite, non_finite, memory_order_relaxed);
+}
+
 static void scale_pass(void *ctx, size_t begin, size_t end, int worker)
 {
     struct pack_job *job = ctx;
@@ -495,6 +605,8 @@ static void band_pass(void *ctx, size_t begin, size_t end, int worker)
         if (r0 < r1) {
             if (job->direct)
                 band_from_stored(job, r0, r1, &sc, &job->stats[g]);
+            else if (job->q6_k)
+                band_from_q6_k(job, r0, r1, sc.band);
             else if (band_from_f32(job, r0, r1, &sc) != 0)
                 atomic_store_explicit(&job->failed, true, memory_order_relaxed);
         }
@@ -587,7 +699,9 @@ static size_t round64(size_t x) { return round_up(x, 64); }
 static int pack(const struct pack_layout *l, const float *w, const struct tensor *t, void *dst, struct sched *s)
 {
     const size_t n = weight_count(l), band_weights = (size_t)l->rg * (size_t)l->cols;
-    struct pack_job job = { .l = l, .w = w, .t = t, .dst = dst };
+    /* Q6_K rows of whole blocks into int6: copied, not re-quantized */
+    const bool q6_k = t && t->type == DT_Q6_K && l->wtype == PACK_INT6 && l->cols % 256 == 0 && t->scale == 1.0f;
+    struct pack_job job = { .l = l, .w = w, .t = t, .dst = dst, .q6_k = q6_k };
     atomic_init(&job.non_finite, 0);
     atomic_init(&job.failed, false);
     /* a band's weights from the block boundary before it to the end of the
@@ -619,6 +733,31 @@ static int pack(const struct pack_layout *l, const float *w, const struct tensor
 int pack_f32(const struct pack_layout *l, const float *w, void *dst)
 {
     return pack(l, w, NULL, dst, NULL);
+}
+
+int pack_int6(const struct pack_layout *l, const uint8_t *u, const int8_t *sc, const uint16_t *d, void *dst)
+{
+    if (l->wtype != PACK_INT6)
+        return ryot_fail("pack_int6: the layout is not int6");
+    for (size_t i = 0; i < weight_count(l); i++)
+        if (u[i] > 63)
+            return ryot_fail("pack_int6: code %u of weight %zu is not in 0..63", u[i], i);
+    const size_t cp = (size_t)l->cols_pad;
+    uint8_t *band = malloc((size_t)l->rg * cp), *out = dst;
+    if (!band)
+        return ryot_fail("packing %lldx%lld weights: out of memory", (long long)l->rows, (long long)l->cols);
+    memset(out + l->code_bytes, 0, l->bytes - l->code_bytes);  /* padding rows: scales 0 */
+    const int64_t subs = l->cols_pad / l->sub, blocks = l->cols_pad / l->sb;
+    for (int64_t g = 0; g < l->rows_pad / l->rg; g++) {
+        memset(band, 32, (size_t)l->rg * cp);  /* padding: w = 0 */
+        for (int64_t r = g * l->rg; r < (g + 1) * l->rg && r < l->rows; r++) {
+            memcpy(band + (size_t)(r - g * l->rg) * cp, u + (size_t)r * (size_t)l->cols, (size_t)l->cols);
+            store_int6_scales(l, r, sc + r * subs, d + r * blocks, out);
+        }
+        lay_out_group(l, band, (size_t)g, out);
+    }
+    free(band);
+    return 0;
 }
 
 int pack_tensor(struct packed_weights *out, const struct weight_file *wf, struct arena *store, struct sched *s,

@@ -93,19 +93,34 @@ static void dequant_q4_k(const unsigned char *b, float *y)
  * l = 0..31) takes its low 4 bits from byte l + 32*(g & 1) of the half's
  * low-nibble bytes (low nibble for g < 2, high for g >= 2), its high 2 bits
  * from bits 2g..2g+1 of high-bit byte l, and scale l/16 + 2g. */
+void q6_k_codes(const void *src, int64_t nblocks, uint8_t *u, int8_t *sc, uint16_t *d)
+{
+    for (int64_t i = 0; i < nblocks; i++) {
+        const unsigned char *b = (const unsigned char *)src + (size_t)i * 210;
+        uint8_t *code = u + 256 * i;
+        for (int half = 0; half < 2; half++) {
+            const unsigned char *ql = b + 64 * half, *qh = b + 128 + 32 * half;
+            for (int g = 0; g < 4; g++)
+                for (int l = 0; l < 32; l++) {
+                    const int lo = (ql[l + 32 * (g & 1)] >> (4 * (g >> 1))) & 15, hi = (qh[l] >> (2 * g)) & 3;
+                    code[128 * half + 32 * g + l] = (uint8_t)(lo | hi << 4);
+                }
+        }
+        for (int j = 0; j < 16; j++)
+            sc[16 * i + j] = (int8_t)b[192 + j];
+        d[i] = (uint16_t)(b[208] | b[209] << 8);
+    }
+}
+
 static void dequant_q6_k(const unsigned char *b, float *y)
 {
-    float d = load_f16(b + 208);
-    for (int half = 0; half < 2; half++) {
-        const unsigned char *ql = b + 64 * half, *qh = b + 128 + 32 * half;
-        const int8_t *sc = (const int8_t *)(b + 192 + 8 * half);
-        for (int g = 0; g < 4; g++)
-            for (int l = 0; l < 32; l++) {
-                int lo = (ql[l + 32 * (g & 1)] >> (4 * (g >> 1))) & 15;
-                int hi = (qh[l] >> (2 * g)) & 3;
-                y[128 * half + 32 * g + l] = d * (float)sc[l / 16 + 2 * g] * (float)((lo | hi << 4) - 32);
-            }
-    }
+    uint8_t u[256];
+    int8_t sc[16];
+    uint16_t d16;
+    q6_k_codes(b, 1, u, sc, &d16);
+    const float d = f16_to_f32(d16);
+    for (int k = 0; k < 256; k++)
+        y[k] = d * (float)sc[k / 16] * (float)(u[k] - 32);
 }
 
 /* TQ1_0 packs 5 trits t0..t4 (each 0..2) into one byte as the fraction

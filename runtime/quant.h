@@ -21,6 +21,12 @@ int dequantize_row(enum dtype t, const void *src, float *dst, int64_t n);
  * -1 with a message for any other type. */
 int ternary_codes(enum dtype t, const void *src, int64_t nblocks, uint8_t *codes, float *d, uint8_t *present);
 
+/* The stored values of `nblocks` whole Q6_K blocks at `src`: codes
+ * u[256 * i + k] in 0..63, sub-scales sc[16 * i + j] (one per 16 elements)
+ * and each block's f16 scale d[i] as its bits; element k of block i is
+ * d[i] * sc[16 * i + k / 16] * (u - 32), as dequantize_row computes it. */
+void q6_k_codes(const void *src, int64_t nblocks, uint8_t *u, int8_t *sc, uint16_t *d);
+
 /* Quantize `n` f32 values (a multiple of dtype_block_elems(t)) into whole
  * blocks of type `t` at `dst`, the way ggml's reference quantizers do: F32,
  * F16, BF16 (round to nearest even), Q8_0 (scale absmax/127), TQ1_0 and

@@ -18,7 +18,9 @@
  * model whose head is int4 (bitnet-tiny-int4head) instead has the packer's
  * int4 rule (runtime/pack.h) in blocks of 64 columns, an f16 scale each,
  * the lookup reads those values, and the head's input is quantized per
- * token like every layer's.
+ * token like every layer's.  An int6 head (bitnet-tiny-int6head) is the
+ * same with Q6_K's structure: the file's own values when it stores Q6_K,
+ * else the packer's int6 rule (runtime/pack.h), restated here.
  *
  * Tolerance.  The integer dot products are exact, but the floats around
  * them (norms, attention, scales) are summed in another order, so now and
@@ -79,7 +81,7 @@ struct ref {
     float *output_norm;
     int8_t *table;      /* the tied embedding / head, int8 [vocab][dim] */
     float *row_scale;   /* [vocab] */
-    float *head4;       /* or an int4 head: its values, [vocab][dim] (NULL for int8) */
+    float *head_lowbit; /* or an int4 / int6 head: its values, [vocab][dim] (NULL for int8) */
     double *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
     double *kc, *vc;    /* [layers][seq][kv_dim], values rounded to f16 */
     enum variant variant;
@@ -146,7 +148,36 @@ static void int4_row(float *out, const float *w, int n)
     }
 }
 
-static int ref_load(struct ref *r, const struct weight_file *wf, bool int4_head)
+/* The packer's int6 rule for one row (runtime/pack.h): per sub-block of 16
+ * the value m of largest magnitude (the first) gives s = m / -32; per
+ * super-block of 256 the s of largest magnitude gives d = f16(s / -128);
+ * sc = clamp(round(s / d), -128, 127), code = clamp(round(w / (d sc)),
+ * -32, 31), ties to even; the row's values d * sc * code. */
+static void int6_row(float *out, const float *w, int n)
+{
+    for (int b = 0; b < n; b += 256) {
+        float s[16] = { 0 }, s_max = 0;
+        for (int k = 0; k < 16 && b + 16 * k < n; k++) {
+            float m = 0;
+            for (int i = b + 16 * k; i < b + 16 * (k + 1) && i < n; i++)
+                m = fabsf(w[i]) > fabsf(m) ? w[i] : m;
+            s[k] = m / -32.0f;
+            s_max = fabsf(s[k]) > fabsf(s_max) ? s[k] : s_max;
+        }
+        const float d = f16_to_f32(f32_to_f16(s_max / -128.0f));
+        for (int k = 0; k < 16 && b + 16 * k < n; k++) {
+            float sc = d != 0 ? nearbyintf(s[k] / d) : 0;
+            sc = sc < -128 ? -128 : sc > 127 ? 127 : sc;
+            for (int i = b + 16 * k; i < b + 16 * (k + 1) && i < n; i++) {
+                float code = d * sc != 0 ? nearbyintf(w[i] / (d * sc)) : 0;
+                code = code < -32 ? -32 : code > 31 ? 31 : code;
+                out[i] = d * sc * code;
+            }
+        }
+    }
+}
+
+static int ref_load(struct ref *r, const struct weight_file *wf, const char *head_type)
 {
     ref_file = wf;
     const struct weight_meta *a = weight_file_meta(wf, "general.architecture");
@@ -192,11 +223,21 @@ static int ref_load(struct ref *r, const struct weight_file *wf, bool int4_head)
         for (size_t i = 0; i < d; i++)
             r->table[(size_t)v * d + i] = (int8_t)(amax > 0 ? lrintf(row[i] * (127 / amax)) : 0);
     }
-    r->head4 = NULL;
-    if (int4_head) {
-        r->head4 = malloc(sizeof(float) * (size_t)r->vocab * d);
-        for (int v = 0; v < r->vocab; v++)
-            int4_row(r->head4 + (size_t)v * d, emb + (size_t)v * d, (int)d);
+    r->head_lowbit = NULL;
+    const bool int4 = strcmp(head_type, "int4") == 0, int6 = strcmp(head_type, "int6") == 0;
+    if (int4 || int6) {
+        r->head_lowbit = malloc(sizeof(float) * (size_t)r->vocab * d);
+        const bool as_stored = int6 && weight_file_find(wf, "token_embd.weight")->type == DT_Q6_K;
+        for (int v = 0; v < r->vocab; v++) {
+            float *out = r->head_lowbit + (size_t)v * d;
+            const float *row = emb + (size_t)v * d;
+            if (as_stored)
+                memcpy(out, row, d * sizeof(float));
+            else if (int6)
+                int6_row(out, row, (int)d);
+            else
+                int4_row(out, row, (int)d);
+        }
     }
     free(emb);
     const size_t wide = d > hd ? d : hd;
@@ -216,7 +257,7 @@ static void ref_free(struct ref *r)
             free(all[i]);
     }
     free(r->L);
-    free(r->output_norm), free(r->table), free(r->row_scale), free(r->head4);
+    free(r->output_norm), free(r->table), free(r->row_scale), free(r->head_lowbit);
     free(r->x), free(r->xb), free(r->xb2), free(r->q), free(r->hb), free(r->hb2), free(r->att), free(r->logits);
     free(r->kc), free(r->vc);
 }
@@ -276,7 +317,7 @@ static double *ref_forward(struct ref *r, int token, int pos)
 {
     const int d = r->dim, hd = r->hidden, kv = r->kv_dim, hs = r->head_dim, group = r->heads / r->kv_heads;
     for (int i = 0; i < d; i++)
-        r->x[i] = r->head4 ? r->head4[(size_t)token * d + i] : r->table[(size_t)token * d + i] * (double)r->row_scale[token];
+        r->x[i] = r->head_lowbit ? r->head_lowbit[(size_t)token * d + i] : r->table[(size_t)token * d + i] * (double)r->row_scale[token];
     for (int l = 0; l < r->layers; l++) {
         const struct layer_ref *L = &r->L[l];
         double *kc = r->kc + (size_t)l * r->seq * kv, *vc = r->vc + (size_t)l * r->seq * kv;
@@ -340,12 +381,12 @@ static double *ref_forward(struct ref *r, int token, int pos)
             r->x[i] += r->xb[i];
     }
     rmsnorm(r->xb, r->x, r->output_norm, d, r->eps);
-    if (r->head4) {  /* int4 head: the input quantized per token, as the layers' */
+    if (r->head_lowbit) {  /* int4 / int6 head: the input quantized per token, as the layers' */
         act_quant(r, r->xb, d);
         for (int v = 0; v < r->vocab; v++) {
             double s = 0;
             for (int i = 0; i < d; i++)
-                s += r->head4[(size_t)v * d + i] * r->xb[i];
+                s += r->head_lowbit[(size_t)v * d + i] * r->xb[i];
             r->logits[v] = s;
         }
         return r->logits;
@@ -534,8 +575,7 @@ int main(int argc, char **argv)
     const struct model_info *mi = model_info();
     struct weight_file wf;
     struct ref ref;
-    const bool int4_head = strcmp(mi->output_type, "int4") == 0;
-    if (weight_file_open(&wf, argv[1]) != 0 || ref_load(&ref, &wf, int4_head) != 0) {
+    if (weight_file_open(&wf, argv[1]) != 0 || ref_load(&ref, &wf, mi->output_type) != 0) {
         fprintf(stderr, "cannot read %s\n", argv[1]);
         return 1;
     }

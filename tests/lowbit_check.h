@@ -8,7 +8,10 @@
  * from the unpacked weights and applies the scales in the order the kernels
  * promise (per tensor: (float)acc * (w_scale * x_scale); per block:
  * sum = fmaf(d_b, (float)acc_b, sum) over blocks in order, then sum *
- * x_scale).  Every output must match bit for bit.
+ * x_scale).  Every output must match bit for bit.  int6 weights come with
+ * random int8 sub-scales sc and are laid out as stored (pack_int6, the way
+ * Q6_K blocks are copied); acc_b is then the sum over the super-block's
+ * sub-blocks of sc * sum(q*x).
  *
  * A lut kernel with int8 tables computes a different integer, the sum of
  * quantized subset sums (gen/lowbit.lua): its reference builds those
@@ -38,18 +41,23 @@ static float lowbit_scale(void)
 }
 
 /* Test values: random on the grid, only the grid's ends (random signs), or
- * saturating: every activation 127 and every weight the grid's top, the
- * largest sums any kernel's narrow intermediate sums must hold. */
+ * saturating: every activation 127 and every weight the grid's top (int6:
+ * its bottom, -32, times sub-scales -128), the largest sums any kernel's
+ * narrow intermediate sums must hold.  int6 sub-scales are random in
+ * [-128, 127], or its ends for the extreme values. */
 enum lowbit_values { LOWBIT_RANDOM, LOWBIT_EXTREME, LOWBIT_SATURATING };
 static const char *const lowbit_values_label[] = { "", "extreme values, ", "saturating values, " };
 
-/* Weights q as `values` says, with scales; each block holds its most
- * negative code so the packer's scale rule recovers d. */
-static void lowbit_weights(const struct pack_layout *l, enum lowbit_values values, int8_t *q, float *d, float *w)
+/* Weights q as `values` says, with scales d (and int6 sub-scales sc,
+ * [rows][cols_pad / 16]); w their values.  Each block holds its most
+ * negative code so the packer's scale rule recovers d (int6 is laid out as
+ * given instead). */
+static void lowbit_weights(const struct pack_layout *l, enum lowbit_values values, int8_t *q, int8_t *sc, float *d,
+                           float *w)
 {
     const int64_t blocks = l->sb ? l->cols_pad / l->sb : 1, sb = l->sb ? l->sb : l->cols_pad;
     for (int64_t i = 0; i < l->rows * l->cols; i++)
-        q[i] = (int8_t)(values == LOWBIT_SATURATING ? l->qmax
+        q[i] = (int8_t)(values == LOWBIT_SATURATING ? (l->sub ? l->qmin : l->qmax)
                         : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? l->qmin : l->qmax)
                                                     : lowbit_rand(l->qmin, l->qmax));
     if (l->sb == 0) {
@@ -64,12 +72,50 @@ static void lowbit_weights(const struct pack_layout *l, enum lowbit_values value
                 q[r * l->cols + b * sb + (int64_t)lowbit_rand(0, (int)((l->cols - b * sb < sb ? l->cols - b * sb : sb) - 1))] =
                     (int8_t)l->qmin;
         }
+    if (l->sub) {
+        const int64_t subs = l->cols_pad / l->sub;
+        for (int64_t i = 0; i < l->rows * subs; i++)
+            sc[i] = (int8_t)(values == LOWBIT_SATURATING ? -128
+                             : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? -128 : 127)
+                                                         : lowbit_rand(-128, 127));
+        /* as dequant_q6_k forms them: d * sc * q */
+        for (int64_t r = 0; r < l->rows; r++)
+            for (int64_t c0 = 0; c0 < l->cols; c0 += l->sub) {
+                const float d_sc = d[r * blocks + c0 / sb] * (float)sc[r * subs + c0 / l->sub];
+                for (int64_t c = c0; c < c0 + l->sub && c < l->cols; c++)
+                    w[r * l->cols + c] = d_sc * (float)q[r * l->cols + c];
+            }
+        return;
+    }
     for (int64_t r = 0; r < l->rows; r++)
         for (int64_t b = 0; b < blocks; b++) {
             const float scale = d[l->sb ? r * blocks + b : 0];
             for (int64_t c = b * sb; c < (b + 1) * sb && c < l->cols; c++)
                 w[r * l->cols + c] = (float)q[r * l->cols + c] * scale;
         }
+}
+
+/* Weights as lowbit_weights made them, packed into l's layout at dst: int6
+ * laid out as given, the others through the packer's quantizer. */
+static int lowbit_pack(const struct pack_layout *l, const int8_t *q, const int8_t *sc, const float *d, const float *w,
+                       uint8_t *dst)
+{
+    if (!l->sub)
+        return pack_f32(l, w, dst);
+    const int64_t n = l->rows * l->cols, nd = l->rows * (l->cols_pad / l->sb);
+    uint8_t *u = malloc((size_t)n);
+    uint16_t *d16 = malloc(sizeof(uint16_t) * (size_t)nd);
+    int rc = -1;
+    if (u && d16) {
+        for (int64_t i = 0; i < n; i++)
+            u[i] = (uint8_t)(q[i] + l->offset);
+        for (int64_t i = 0; i < nd; i++)
+            d16[i] = f32_to_f16(d[i]);
+        rc = pack_int6(l, u, sc, d16, dst);
+    }
+    free(u);
+    free(d16);
+    return rc;
 }
 
 /* Quantized lut tables of one token (gen/lowbit.lua, table=i8): *m the
@@ -139,15 +185,16 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
     const int64_t sb = l->sb ? l->sb : l->cols_pad;
     const int i8 = l->family == PACK_LUT && l->table == PACK_TABLE_I8;
     int8_t *q = malloc((size_t)(rows * cols)), *xq = calloc((size_t)n * (size_t)x_stride, 1);
+    int8_t *sc = l->sub ? malloc((size_t)(rows * (l->cols_pad / l->sub))) : NULL;
     float *d = malloc(sizeof(float) * (size_t)(rows * blocks)), *w = malloc(sizeof(float) * (size_t)(rows * cols));
     float *xs = malloc(sizeof(float) * (size_t)n), *out = malloc(sizeof(float) * (size_t)(n * rows));
     float *ref = malloc(sizeof(float) * (size_t)(n * rows));
     int8_t *tab = i8 ? malloc((size_t)(l->cols_pad / l->g) << l->g) : NULL;
     uint8_t *idx = i8 ? malloc((size_t)(rows * (l->cols_pad / l->g) * l->bits)) : NULL;
     uint8_t *packed = aligned_alloc(64, l->bytes);
-    int ok = q && xq && d && w && xs && out && ref && packed && (!i8 || (tab && idx));
+    int ok = q && xq && d && w && xs && out && ref && packed && (!i8 || (tab && idx)) && (!l->sub || sc);
     if (ok) {
-        lowbit_weights(l, values, q, d, w);
+        lowbit_weights(l, values, q, sc, d, w);
         fill(xs, (size_t)n);
         for (int t = 0; t < n; t++) {
             xs[t] = 0.001f + fabsf(xs[t]);
@@ -156,7 +203,7 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
                                                         : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? -127 : 127)
                                                                                     : lowbit_rand(-127, 127));
         }
-        ok = pack_f32(l, w, packed) == 0;
+        ok = lowbit_pack(l, q, sc, d, w, packed) == 0;
         if (i8)
             lowbit_i8_indices(l, q, idx);
     }
@@ -180,9 +227,16 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
                 float sum = 0.0f, exact = 0.0f;
                 double bound = 0, sigma2 = 0, mag = 0;
                 for (int64_t b = 0; b < blocks; b++) {
-                    int32_t acc = 0;  /* |q x| <= 1024 per column: int32 holds 2^21 columns */
-                    for (int64_t c = b * sb; c < (b + 1) * sb && c < cols; c++)
-                        acc += q[r * cols + c] * x[c];
+                    /* |q x| <= 1024 per column: int32 holds 2^21 columns; int6:
+                     * |sc q x| <= 2^19 per column, 2^27 per super-block */
+                    int32_t acc = 0;
+                    const int64_t sub = l->sub ? l->sub : sb;  /* columns per (sub-)scale */
+                    for (int64_t c0 = b * sb; c0 < (b + 1) * sb && c0 < cols; c0 += sub) {
+                        int32_t part = 0;
+                        for (int64_t c = c0; c < c0 + sub && c < cols; c++)
+                            part += q[r * cols + c] * x[c];
+                        acc += (l->sub ? sc[r * (l->cols_pad / l->sub) + c0 / l->sub] : 1) * part;
+                    }
                     const int64_t acc_kernel =
                         i8 ? lowbit_i8_dot(l, idx + r * (l->cols_pad / l->g) * l->bits, tab, b * sb / l->g, (b + 1) * sb / l->g)
                            : acc;
@@ -232,7 +286,7 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
                  exact2 > 0 ? sqrt(err2 / exact2) : 0);
         ok = check(name, what, fmax(worst_bound, rms), 1);
     }
-    free(q); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(tab); free(idx); free(packed);
+    free(q); free(sc); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(tab); free(idx); free(packed);
     return ok;
 }
 

@@ -3,16 +3,16 @@
 # speed, on the BitNet models at their real shapes.  Speed depends on shape,
 # not on values, so the weights are synthetic (build/tools/mkmodel, seed 1),
 # made once into build/models/ (named as the description's files.weights, so
-# bitnet-b1.58-2b-4t-int4head reads bitnet-b1.58-2b-4t's) and remade only
+# bitnet-b1.58-2b-4t-int8head and -int4head read bitnet-b1.58-2b-4t's) and remade only
 # when missing or older than mkmodel.  For each model and 1 and 2 threads:
 #   build/NAME/NAME -m build/models/FILE.gguf --bench --prompt-tokens 256 --gen-tokens 64 -t T
 # Appends one JSON line per metric to build/bench.jsonl
 #   {"bench": "model", "model": ..., "isa": ..., "threads": T, "metric": ..., "value": ...}
 # and prints a table.  Run from the top folder:
 #   tests/bench/model_bench.sh [NAME...]
-#   (default: bitnet-b1.58-2b-4t bitnet-b1.58-2b-4t-int4head bitnet-b1.58-large)
+#   (default: bitnet-b1.58-2b-4t bitnet-b1.58-2b-4t-int8head bitnet-b1.58-2b-4t-int4head bitnet-b1.58-large)
 set -eu
-models=${*:-bitnet-b1.58-2b-4t bitnet-b1.58-2b-4t-int4head bitnet-b1.58-large}
+models=${*:-bitnet-b1.58-2b-4t bitnet-b1.58-2b-4t-int8head bitnet-b1.58-2b-4t-int4head bitnet-b1.58-large}
 metrics="decode_tok_s prefill_tok_s ttft_ms decode_bw_ratio"
 mkdir -p build/models
 

@@ -10,16 +10,26 @@ local plan_mod = require("plan")
 local b2 = model.load("models/bitnet-b1.58-2b-4t.lua")
 local large = model.load("models/bitnet-b1.58-large.lua")
 local b2_int4 = model.load("models/bitnet-b1.58-2b-4t-int4head.lua")
+local b2_int8 = model.load("models/bitnet-b1.58-2b-4t-int8head.lua")
 local llama = model.load("models/stories260k.lua")
 
 for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
   local p = plan_mod.plan(b2, isa, { features = { "vnni", "vbmi" } })
   t.check(isa .. " 2B4T gate is squared ReLU", p.gate_act.kind == "relu2_gate" and p.gate_act.params.n == 6912)
   t.check(isa .. " 2B4T sub-norms at dim and hidden", p.sub_norm_attn.params.n == 2560 and p.sub_norm_ffn.params.n == 6912)
-  t.check(isa .. " 2B4T int8 head with a block-quantized input",
-    p.linear.output.kind == "linear_int8" and p.linear.output.params.rows == 128256
-    and p.head_quant and p.head_quant.params.n == 2560 and p.head_quant.params.stride == 2560)
-  t.check(isa .. " 2B4T tied lookup reads the int8 table", p.embedding.kind == "embed_int8")
+  local head6 = p.linear.output
+  t.check(isa .. " 2B4T int6 head is a mad code6 kernel with 256-column super-blocks of 16-column sub-blocks",
+    head6.kind == "linear_mad" and head6.params.encoding == "code6" and head6.params.sb == 256
+    and head6.params.sub == 16 and head6.params.rows == 128256 and p.head_quant == nil)
+  t.check(isa .. " 2B4T int6 head reads 6.5625 bits per weight",
+    math.abs(head6.params.packed_bytes * 8 / (128256 * 2560) - 6.5625) < 1e-3)
+  t.check(isa .. " 2B4T int6 lookup reads the head's layout",
+    p.embedding.kind == "embed_lowbit" and p.embedding.params.layout == head6.params.layout)
+  local p8 = plan_mod.plan(b2_int8, isa, { features = { "vnni", "vbmi" } })
+  t.check(isa .. " 2B4T-int8head int8 head with a block-quantized input",
+    p8.linear.output.kind == "linear_int8" and p8.linear.output.params.rows == 128256
+    and p8.head_quant and p8.head_quant.params.n == 2560 and p8.head_quant.params.stride == 2560)
+  t.check(isa .. " 2B4T-int8head tied lookup reads the int8 table", p8.embedding.kind == "embed_int8")
   for _, k in ipairs(p.kernels) do
     t.check(isa .. " has a template for " .. k.kind, pcall(plan_mod.template_path, ".", p.isa, k.kind))
   end
@@ -39,8 +49,8 @@ for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
   t.check(isa .. " llama has no sub-norms", pll.sub_norm_attn == nil and pll.sub_norm_ffn == nil)
 end
 t.check("VNNI head only with the feature",
-  plan_mod.plan(b2, "avx512", { features = { "vnni" } }).linear.output.params.vnni == true
-  and plan_mod.plan(b2, "avx512", {}).linear.output.params.vnni == false)
+  plan_mod.plan(b2_int8, "avx512", { features = { "vnni" } }).linear.output.params.vnni == true
+  and plan_mod.plan(b2_int8, "avx512", {}).linear.output.params.vnni == false)
 t.check("int8 rows padded to whole 64-column blocks", plan_mod.padded_cols("int8", 3200) == 3200
   and plan_mod.padded_cols("int8", 200) == 256 and plan_mod.padded_cols("f16", 200) == 200)
 

@@ -291,6 +291,128 @@ static void test_stored_ternary(void)
     group_end();
 }
 
+/* An int6 layout: 3 rows in a group of 4, 300 columns padded to two super-blocks. */
+#define INT6_3x300 "lowbit family=mad enc=code6 wtype=int6 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=256 sub=16"
+
+/* Weight (r, c) of an int6 layout decoded from gen/lowbit.lua's description,
+ * as d * sc * (u - 32) in dequant_q6_k's order; *d and *sc its scales. */
+static float int6_value(const struct pack_layout *l, const uint8_t *data, int64_t r, int64_t c, float *d, int *sc)
+{
+    const int64_t slabs = l->cols_pad / 16, g = r / l->rg, j = c % 16 / 4;
+    const uint8_t *slab = data + (size_t)(g * slabs + c / 16) * l->slab_bytes + (size_t)(r % l->rg) * 4 + (size_t)(c % 4);
+    const int nibble = slab[(size_t)(j / 2) * (size_t)l->rg * 4] >> (4 * (j % 2)) & 15;
+    const int high = slab[2 * (size_t)l->rg * 4] >> (2 * j) & 3;
+    *sc = (int8_t)data[l->sub_offset + (size_t)((g * slabs + c / 16) * l->rg + r % l->rg)];
+    uint16_t h;
+    memcpy(&h, data + l->scale_offset + (size_t)((g * (l->cols_pad / 256) + c / 256) * l->rg + r % l->rg) * 2, 2);
+    *d = f16_to_f32(h);
+    return *d * (float)*sc * (float)((nibble | high << 4) - 32);
+}
+
+/* int6: keys; Q6_K tensors packed as stored (the same values bit for bit,
+ * the same bytes as pack_int6 lays out from the block's codes, any thread
+ * count, odd and extreme sub-scales, d = 0 and negative d; a NaN d is an
+ * error); floats within the quantizer's bound (runtime/pack.h). */
+static void test_int6(void)
+{
+    group_begin("int6: keys, Q6_K as stored, float quantizer");
+    struct pack_layout l;
+    CHECK(pack_layout_parse(INT6_3x300, &l) == 0, "%s", ryot_last_error());
+    CHECK(l.enc == PACK_CODE6 && l.wtype == PACK_INT6 && l.offset == 32 && l.slab_cols == 16 && l.slab_bytes == 48 &&
+          l.code_bytes == 32 * 48 && l.sub_offset == 1536 && l.scale_offset == 1664 && l.bytes == 1728,
+          "sizes: codes %zu, sub-scales at %zu, scales at %zu, %zu bytes", l.code_bytes, l.sub_offset, l.scale_offset,
+          l.bytes);
+    static const char *const bad[] = {
+        "lowbit family=mad enc=code6 wtype=int6 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=256",
+        "lowbit family=mad enc=code6 wtype=int6 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=64 sub=16",
+        "lowbit family=mad enc=code6 wtype=int6 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=256 sub=32",
+        "lowbit family=mad enc=code6 wtype=int4 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=256 sub=16",
+        "lowbit family=mad enc=code4 wtype=int6 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=256 sub=16",
+        "lowbit family=lut enc=planes wtype=int6 rows=3 cols=300 rows_pad=4 cols_pad=512 rg=4 q=4 order=rq sb=256 g=4 table=i16 sub=16",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(pack_layout_parse(bad[i], &l) != 0, "accepted bad int6 key %zu", i);
+
+    enum { ROWS = 5, COLS = 512, BLOCKS = ROWS * COLS / 256 };
+    static const char key[] = "lowbit family=mad enc=code6 wtype=int6 rows=5 cols=512 rows_pad=8 cols_pad=512 rg=4 q=4 "
+                              "order=rq sb=256 sub=16";
+    CHECK(pack_layout_parse(key, &l) == 0, "%s", ryot_last_error());
+    unsigned char blocks[BLOCKS * 210];
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < sizeof blocks; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        blocks[i] = (unsigned char)(state >> 56);
+    }
+    for (int b = 0; b < BLOCKS; b++) {
+        unsigned char *blk = blocks + b * 210;
+        blk[192] = 0x80, blk[193] = 0x7f, blk[194] = 0xff, blk[195] = 0x01;  /* sc -128, 127, -1, 1 */
+        const uint16_t d = b == 3 ? 0 : f32_to_f16((b % 2 ? -1.0f : 1.0f) * 0.001f * (float)(b + 1));
+        blk[208] = (unsigned char)d, blk[209] = (unsigned char)(d >> 8);
+    }
+    struct tensor t = matrix("w", DT_Q6_K, blocks, sizeof blocks, ROWS, COLS);
+    struct weight_file wf = { .path = "mem.gguf", .tensors = &t, .n_tensors = 1 };
+    float *want = malloc(sizeof(float) * ROWS * COLS);
+    uint8_t *codes = malloc(ROWS * COLS), *laid = aligned_alloc(64, l.bytes);
+    int8_t sc[ROWS * COLS / 16];
+    uint16_t d16[BLOCKS];
+    CHECK(tensor_to_f32(&t, 0, ROWS * COLS, want) == 0, "%s", ryot_last_error());
+    q6_k_codes(blocks, BLOCKS, codes, sc, d16);
+    CHECK(pack_int6(&l, codes, sc, d16, laid) == 0, "%s", ryot_last_error());
+    struct arena store;
+    struct sched *two = sched_create(2, false);
+    CHECK(arena_init(&store, 1 << 20) == 0 && two, "setup");
+    for (int threaded = 0; threaded < 2; threaded++) {
+        struct packed_weights p;
+        CHECK(pack_tensor(&p, &wf, &store, threaded ? two : NULL, "w", key) == 0, "%s", ryot_last_error());
+        int differ = 0;
+        for (int64_t r = 0; r < ROWS; r++)
+            for (int64_t c = 0; c < COLS; c++) {
+                float d;
+                int s;
+                const float v = int6_value(&l, p.data, r, c, &d, &s);
+                differ += memcmp(&v, &want[r * COLS + c], sizeof v) != 0;
+            }
+        CHECK(differ == 0, "%d threads: %d values differ from dequant_q6_k", threaded + 1, differ);
+        CHECK(memcmp(p.data, laid, l.bytes) == 0, "%d threads: bytes differ from pack_int6's", threaded + 1);
+    }
+    blocks[5 * 210 + 208] = 0x00, blocks[5 * 210 + 209] = 0x7e;  /* a NaN d */
+    struct packed_weights p;
+    CHECK(pack_tensor(&p, &wf, &store, NULL, "w", key) != 0 && strstr(ryot_last_error(), "'w'") &&
+          strstr(ryot_last_error(), "NaN"), "NaN d: '%s'", ryot_last_error());
+
+    /* floats: sub-blocks of different magnitudes, one all zero, padding columns */
+    CHECK(pack_layout_parse(INT6_3x300, &l) == 0, "%s", ryot_last_error());
+    float w[3 * 300];
+    for (int i = 0; i < 3 * 300; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        const float mag = (i / 16 % 5 == 4) ? 0.0f : ldexpf(1.0f, i / 16 % 5 - 3);
+        w[i] = mag * ((float)(state >> 40) / (float)(1 << 24) - 0.5f);
+    }
+    uint8_t *packed = aligned_alloc(64, l.bytes);
+    CHECK(pack_f32(&l, w, packed) == 0, "%s", ryot_last_error());
+    int outside = 0;
+    double err2 = 0, w2 = 0;
+    for (int64_t r = 0; r < 3; r++)
+        for (int64_t c = 0; c < 300; c++) {
+            float d;
+            int s;
+            const float v = int6_value(&l, packed, r, c, &d, &s), x = w[r * 300 + c];
+            outside += !(fabsf(v - x) <= fabsf(d * (float)s) + 16 * fabsf(d) + 1e-6f * fabsf(x));
+            outside += x == 0.0f && v != 0.0f;
+            err2 += (double)(v - x) * (v - x);
+            w2 += (double)x * x;
+        }
+    CHECK(outside == 0, "%d float weights outside the quantizer's bound", outside);
+    CHECK(sqrt(err2 / w2) < 0.02, "relative rms error %.4f of 6-bit weights", sqrt(err2 / w2));
+    free(packed);
+    free(want);
+    free(codes);
+    free(laid);
+    arena_destroy(&store);
+    sched_destroy(two);
+    group_end();
+}
+
 int main(void)
 {
     test_keys();
@@ -298,5 +420,6 @@ int main(void)
     test_blocks();
     test_tensors();
     test_stored_ternary();
+    test_int6();
     return check_summary();
 }

@@ -1,4 +1,8 @@
-//@ local P = ({ code2 = 4, code4 = 2, trit5 = 5 })[encoding]
+//@ local P = ({ code2 = 4, code4 = 2, trit5 = 5, code6 = 4 })[encoding]
+//@ local code6 = encoding == "code6"
+//@ -- bytes of a slab (code6: 3 vectors), activation sums per scale block or per sub-block (code6)
+//@ local SB = slab_bytes
+//@ local x_blocks, x_block_cols = code6 and subs or blocks, code6 and sub or (per_tensor and cols_pad or sb)
 //@ local unit = per_tensor and slab_cols or sb
 //@ local kc = math.max(unit, k_chunk // unit * unit)
 //@ local block_cols = per_tensor and cols_pad or sb
@@ -15,8 +19,37 @@
  * once into a buffer and runs a {{gemm_groups}} x 8 rows by {{gemm_tokens}} tokens tile of
  * accumulators over it, for passes of up to {{token_tile}} tokens.  Integer sums
  * are exact; {{per_tensor and "the tensor's scale" or "each block of " .. sb .. " columns' f16 scale"}} is applied
- * as the kernel contract says (see tests/lowbit_check.h). */
+ * as the kernel contract says (see tests/lowbit_check.h).
+//@ if code6 then
+ * int6: a slab is 3 vectors (gen/lowbit.lua) and one sub-block of 16
+ * columns; its int32 sum, less 32 * sum(x), times the rows' int8 sub-scales
+ * adds into the super-block's int32 sum (at most 2^27 in magnitude).
+//@ end
+ */
 //@ assert(encoding ~= "trit5", name .. ": trit5 needs VBMI byte permutes; AVX2 reads code2")
+//@ if code6 then
+
+/* the low nibbles of planes 0, 1 and 2, 3; the high 2 bits of all four */
+struct {{name}}_slab { __m256i lo01, lo23, hi; };
+
+static inline __attribute__((always_inline)) struct {{name}}_slab {{name}}_load(const uint8_t *p)
+{
+    struct {{name}}_slab s = { _mm256_loadu_si256((const void *)p), _mm256_loadu_si256((const void *)(p + 32)),
+                               _mm256_loadu_si256((const void *)(p + 64)) };
+    return s;
+}
+
+/* codes of plane j: its nibble | its 2 high bits moved to bits 4, 5 (the
+ * 16-bit shifts bring neighbouring bits into places the masks clear) */
+static inline __attribute__((always_inline)) __m256i {{name}}_plane(struct {{name}}_slab s, int j)
+{
+    const __m256i lo = j < 2 ? s.lo01 : s.lo23;
+    const __m256i nibble = j % 2 ? _mm256_srli_epi16(lo, 4) : lo;
+    const __m256i high = j == 0 ? _mm256_slli_epi16(s.hi, 4) : j == 1 ? _mm256_slli_epi16(s.hi, 2)
+                       : j == 2 ? s.hi : _mm256_srli_epi16(s.hi, 2);
+    return _mm256_or_si256(_mm256_and_si256(nibble, _mm256_set1_epi8(0x0f)), _mm256_and_si256(high, _mm256_set1_epi8(0x30)));
+}
+//@ else
 
 struct {{name}}_slab { __m256i bytes; };
 
@@ -32,11 +65,12 @@ static inline __attribute__((always_inline)) __m256i {{name}}_plane(struct {{nam
 //@   local width = encoding == "code2" and 2 or 4
     return _mm256_and_si256(_mm256_srli_epi16(s.bytes, {{width}} * j), _mm256_set1_epi8({{(1 << width) - 1}}));
 }
+//@ end
 
 /* acc += per 32-bit lane: sum of 4 u8 codes x 4 s8 activations */
 static inline __attribute__((always_inline)) __m256i {{name}}_dot(__m256i acc, __m256i u, __m256i x)
 {
-    /* |u| <= 15, so the int16 pair sums cannot saturate */
+    /* u <= 63, so the int16 pair sums (at most 2 * 63 * 128) cannot saturate */
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
 }
 
@@ -69,7 +103,7 @@ struct {{name}}_args {
     const int8_t *xq;
     const float *x_scale;
     int n;
-    int32_t x_sum[{{token_tile}}][{{blocks}}];  /* sum of x per token and scale block */
+    int32_t x_sum[{{token_tile}}][{{x_blocks}}];  /* sum of x per token and {{code6 and "sub-block" or "scale block"}} */
 };
 
 /* 8 outputs of row group g (fewer in the last group) */
@@ -90,6 +124,14 @@ static inline __m256 {{name}}_scale(const uint8_t *w, size_t g, int b)
 {
     return _mm256_cvtph_ps(_mm_loadu_si128((const void *)(w + {{scale_offset}} + ((g * {{blocks}} + b) * 8) * 2)));
 }
+//@ if code6 then
+
+/* int8 sub-scales of row group g's sub-block k, as int32 */
+static inline __m256i {{name}}_subscale(const uint8_t *w, size_t g, int k)
+{
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)(w + {{sub_offset}} + (g * {{subs}} + (size_t)k) * 8)));
+}
+//@ end
 
 //@ end
 /* GEMV over ng row groups from g: one pass over their slabs */
@@ -103,7 +145,7 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
 //@ end
 #pragma GCC unroll {{gemv_groups}}
     for (int i = 0; i < ng; i++) {
-        w[i] = a->w + (g + i) * {{slabs * 32}};
+        w[i] = a->w + (g + i) * {{slabs * SB}};
 //@ if per_tensor then
         acc[i] = _mm256_setzero_si256();
 //@ else
@@ -121,22 +163,39 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
 #pragma GCC unroll {{gemv_groups}}
             for (int i = 0; i < ng; i++)
             {
-                slab[i] = {{name}}_load(w[i] + s * 32);
+                slab[i] = {{name}}_load(w[i] + s * {{SB}});
 //@ if gemv_prefetch > 0 then
                 /* the same slab of a tile {{gemv_prefetch}} ahead, into L2: the hardware
                  * prefetchers lose the streams at every tile change */
-                _mm_prefetch((const char *)(w[i] + s * 32 + {{gemv_prefetch * gemv_groups * slabs * 32}}), _MM_HINT_T1);
+                _mm_prefetch((const char *)(w[i] + s * {{SB}} + {{gemv_prefetch * gemv_groups * slabs * SB}}), _MM_HINT_T1);
 //@ end
             }
+//@ if code6 then
+            __m256i part[{{gemv_groups}}];  /* the sub-block's sums */
+#pragma GCC unroll {{gemv_groups}}
+            for (int i = 0; i < ng; i++)
+                part[i] = _mm256_setzero_si256();
+//@ end
 #pragma GCC unroll {{P}}
             for (int j = 0; j < {{P}}; j++) {
                 const __m256i xb = {{name}}_bcast(x + s * {{slab_cols}} + 4 * j);
 #pragma GCC unroll {{gemv_groups}}
                 for (int i = 0; i < ng; i++)
-                    acc[i] = {{name}}_dot(acc[i], {{name}}_plane(slab[i], j), xb);
+                    {{code6 and "part" or "acc"}}[i] = {{name}}_dot({{code6 and "part" or "acc"}}[i], {{name}}_plane(slab[i], j), xb);
             }
+//@ if code6 then
+            const __m256i corr = _mm256_set1_epi32({{offset}} * a->x_sum[0][s]);
+#pragma GCC unroll {{gemv_groups}}
+            for (int i = 0; i < ng; i++)
+                acc[i] = _mm256_add_epi32(acc[i], _mm256_mullo_epi32({{name}}_subscale(a->w, g + i, s),
+                                                                     _mm256_sub_epi32(part[i], corr)));
+//@ end
         }
-//@ if not per_tensor then
+//@ if code6 then
+#pragma GCC unroll {{gemv_groups}}
+        for (int i = 0; i < ng; i++)
+            sum[i] = _mm256_fmadd_ps({{name}}_scale(a->w, g + i, b), _mm256_cvtepi32_ps(acc[i]), sum[i]);
+//@ elseif not per_tensor then
         const __m256i corr = _mm256_set1_epi32({{offset}} * a->x_sum[0][b]);
 #pragma GCC unroll {{gemv_groups}}
         for (int i = 0; i < ng; i++)
@@ -177,10 +236,10 @@ static inline __attribute__((always_inline)) void {{name}}_unpack(const uint8_t 
                                                                   uint8_t *buf)
 {
     for (int i = 0; i < ng; i++) {
-        const uint8_t *slabs = w + (g + i) * {{slabs * 32}} + c0 / {{slab_cols}} * 32;
+        const uint8_t *slabs = w + (g + i) * {{slabs * SB}} + c0 / {{slab_cols}} * {{SB}};
         uint8_t *dst = buf + (size_t)i * {{kc * 8}};
         for (int s = 0; s < cols / {{slab_cols}}; s++) {
-            const struct {{name}}_slab slab = {{name}}_load(slabs + s * 32);
+            const struct {{name}}_slab slab = {{name}}_load(slabs + s * {{SB}});
 #pragma GCC unroll {{P}}
             for (int j = 0; j < {{P}}; j++)
                 _mm256_store_si256((void *)(dst + (s * {{P}} + j) * 32), {{name}}_plane(slab, j));
@@ -230,6 +289,44 @@ static inline __attribute__((always_inline)) void {{name}}_gemm_tile(const struc
 #pragma GCC unroll {{gemm_tokens}}
         for (int t = 0; t < nt; t++)
             _mm256_store_si256((void *)(total[t0 + t] + i * 8), acc[i][t]);
+//@ elseif code6 then
+    for (int b = 0; b < cols / {{sb}}; b++) {
+        const int blk = c0 / {{sb}} + b;
+        __m256i isum[{{gemm_groups}}][{{gemm_tokens}}];  /* the super-block's sums */
+#pragma GCC unroll {{gemm_groups}}
+        for (int i = 0; i < ng; i++)
+#pragma GCC unroll {{gemm_tokens}}
+            for (int t = 0; t < nt; t++)
+                isum[i][t] = _mm256_setzero_si256();
+        for (int k = 0; k < {{sb // sub}}; k++) {
+            const int sub = blk * {{sb // sub}} + k;
+#pragma GCC unroll {{gemm_groups}}
+            for (int i = 0; i < ng; i++)
+#pragma GCC unroll {{gemm_tokens}}
+                for (int t = 0; t < nt; t++)
+                    acc[i][t] = _mm256_setzero_si256();
+            {{name}}_micro(acc, buf, a->xq + (size_t)t0 * {{x_stride}}, ng, nt, (b * {{sb}} + k * {{sub}}) / 4,
+                           (b * {{sb}} + (k + 1) * {{sub}}) / 4, c0);
+#pragma GCC unroll {{gemm_groups}}
+            for (int i = 0; i < ng; i++) {
+                const __m256i sc = {{name}}_subscale(a->w, g + i, sub);
+#pragma GCC unroll {{gemm_tokens}}
+                for (int t = 0; t < nt; t++) {
+                    const __m256i corr = _mm256_set1_epi32({{offset}} * a->x_sum[t0 + t][sub]);
+                    isum[i][t] = _mm256_add_epi32(isum[i][t], _mm256_mullo_epi32(sc, _mm256_sub_epi32(acc[i][t], corr)));
+                }
+            }
+        }
+#pragma GCC unroll {{gemm_groups}}
+        for (int i = 0; i < ng; i++) {
+            const __m256 d = {{name}}_scale(a->w, g + i, blk);
+#pragma GCC unroll {{gemm_tokens}}
+            for (int t = 0; t < nt; t++) {
+                float *sum = total[t0 + t] + i * 8;
+                _mm256_store_ps(sum, _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum[i][t]), _mm256_load_ps(sum)));
+            }
+        }
+    }
 //@ else
     for (int b = 0; b < cols / {{sb}}; b++) {
         const int blk = c0 / {{sb}} + b;
@@ -310,8 +407,8 @@ void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, c
         a.x_scale = x_scale + t0;
         a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
         for (int t = 0; t < a.n; t++)
-            for (int b = 0; b < {{blocks}}; b++)
-                a.x_sum[t][b] = {{name}}_sum(a.xq + (size_t)t * {{x_stride}} + b * {{block_cols}}, {{block_cols}});
+            for (int b = 0; b < {{x_blocks}}; b++)
+                a.x_sum[t][b] = {{name}}_sum(a.xq + (size_t)t * {{x_stride}} + b * {{x_block_cols}}, {{x_block_cols}});
         if (a.n == 1)
             parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // 8)}}, {{name}}_gemv, &a);
         else

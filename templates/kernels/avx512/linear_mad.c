@@ -1,4 +1,8 @@
-//@ local P = ({ code2 = 4, code4 = 2, trit5 = 5 })[encoding]
+//@ local P = ({ code2 = 4, code4 = 2, trit5 = 5, code6 = 4 })[encoding]
+//@ local code6 = encoding == "code6"
+//@ -- bytes of a slab (code6: 3 vectors), activation sums per scale block or per sub-block (code6)
+//@ local SB = slab_bytes
+//@ local x_blocks, x_block_cols = code6 and subs or blocks, code6 and sub or (per_tensor and cols_pad or sb)
 //@ local unit = per_tensor and slab_cols or sb
 //@ local kc = math.max(unit, k_chunk // unit * unit)
 //@ local block_cols = per_tensor and cols_pad or sb
@@ -14,20 +18,33 @@
  * once into a buffer and runs a {{gemm_groups}} x 16 rows by {{gemm_tokens}} tokens tile of
  * accumulators over it, for passes of up to {{token_tile}} tokens.  Integer sums
  * are exact; {{per_tensor and "the tensor's scale" or "each block of " .. sb .. " columns' f16 scale"}} is applied
- * as the kernel contract says (see tests/lowbit_check.h). */
+ * as the kernel contract says (see tests/lowbit_check.h).
+//@ if code6 then
+ * int6: a slab is 3 vectors (gen/lowbit.lua) and one sub-block of 16
+ * columns; its int32 sum, less 32 * sum(x), times the rows' int8 sub-scales
+ * adds into the super-block's int32 sum (at most 2^27 in magnitude).
+//@ end
+ */
 //@ if encoding == "trit5" then
-//@   local function digits(j)
+//@   -- digits j0.. of 0..127 in base 3, digit j0 + k in bits 2k, 2k+1
+//@   local function fields(j0, n)
 //@     local t = {}
-//@     for i = 0, 127 do t[#t + 1] = tostring((i // (3 ^ j | 0)) % 3) end
+//@     for i = 0, 127 do
+//@       local v = 0
+//@       for k = 0, n - 1 do v = v | ((i // (3 ^ (j0 + k)) | 0) % 3) << (2 * k) end
+//@       t[#t + 1] = tostring(v)
+//@     end
 //@     return table.concat(t, ",")
 //@   end
 
-/* Base-3 digit j of 0..127: one 128-entry table per digit.  A byte's low
- * 7 bits index it, its top bit negates the tuple (u -> 2 - u). */
-static const uint8_t {{name}}_digit[5][128] __attribute__((aligned(64))) = {
-//@   for j = 0, 4 do
-    { {{digits(j)}} },
-//@   end
+/* Base-3 digits of 0..127 as 2-bit fields: digits 0-2 in one table, 3-4 in
+ * the other.  A byte's low 7 bits index them, its top bit negates the tuple
+ * (u -> 2 - u, for all fields at once: 0b101010 - t, no field borrows).
+ * Two lookups per slab instead of five: the byte permutes were the
+ * bottleneck, and a shift and a mask per field are cheaper. */
+static const uint8_t {{name}}_digits[2][128] __attribute__((aligned(64))) = {
+    { {{fields(0, 3)}} },
+    { {{fields(3, 2)}} },
 };
 
 /* a slab's bytes as table indices, which index the upper 64 entries, which negate */
@@ -40,13 +57,41 @@ static inline __attribute__((always_inline)) struct {{name}}_slab {{name}}_load(
     return s;
 }
 
+/* Digit j of every byte.  Planes j and j' of one table repeat the same
+ * lookup, which the compiler merges once the plane loop is unrolled. */
 static inline __attribute__((always_inline)) __m512i {{name}}_plane(struct {{name}}_slab s, int j)
 {
-    const __m512i lo = _mm512_load_si512((const void *){{name}}_digit[j]);
-    const __m512i hi = _mm512_load_si512((const void *)({{name}}_digit[j] + 64));
+    const int t = j < 3 ? 0 : 1, field = j < 3 ? j : j - 3;
+    const __m512i lo = _mm512_load_si512((const void *){{name}}_digits[t]);
+    const __m512i hi = _mm512_load_si512((const void *)({{name}}_digits[t] + 64));
     /* two 64-entry vpermb (bits 0-5), the second for indices 64..127: cheaper than one vpermi2b */
-    const __m512i d = _mm512_mask_permutexvar_epi8(_mm512_permutexvar_epi8(s.idx, lo), s.upper, s.idx, hi);
-    return _mm512_mask_sub_epi8(d, s.negated, _mm512_set1_epi8(2), d);
+    __m512i d = _mm512_mask_permutexvar_epi8(_mm512_permutexvar_epi8(s.idx, lo), s.upper, s.idx, hi);
+    d = _mm512_mask_sub_epi8(d, s.negated, _mm512_set1_epi8(t == 0 ? 0x2a : 0x0a), d);
+    if (field > 0)
+        d = _mm512_srli_epi16(d, 2 * field);  /* bits shifted in from the next byte are masked off */
+    return _mm512_and_si512(d, _mm512_set1_epi8(3));
+}
+//@ elseif code6 then
+
+/* the low nibbles of planes 0, 1 and 2, 3; the high 2 bits of all four */
+struct {{name}}_slab { __m512i lo01, lo23, hi; };
+
+static inline __attribute__((always_inline)) struct {{name}}_slab {{name}}_load(const uint8_t *p)
+{
+    struct {{name}}_slab s = { _mm512_loadu_si512((const void *)p), _mm512_loadu_si512((const void *)(p + 64)),
+                               _mm512_loadu_si512((const void *)(p + 128)) };
+    return s;
+}
+
+/* codes of plane j: its nibble | its 2 high bits moved to bits 4, 5 (the
+ * 16-bit shifts bring neighbouring bits into places the masks clear) */
+static inline __attribute__((always_inline)) __m512i {{name}}_plane(struct {{name}}_slab s, int j)
+{
+    const __m512i lo = j < 2 ? s.lo01 : s.lo23;
+    const __m512i nibble = j % 2 ? _mm512_srli_epi16(lo, 4) : lo;
+    const __m512i high = j == 0 ? _mm512_slli_epi16(s.hi, 4) : j == 1 ? _mm512_slli_epi16(s.hi, 2)
+                       : j == 2 ? s.hi : _mm512_srli_epi16(s.hi, 2);
+    return _mm512_or_si512(_mm512_and_si512(nibble, _mm512_set1_epi8(0x0f)), _mm512_and_si512(high, _mm512_set1_epi8(0x30)));
 }
 //@ else
 
@@ -72,7 +117,7 @@ static inline __attribute__((always_inline)) __m512i {{name}}_dot(__m512i acc, _
 //@ if vnni then
     return _mm512_dpbusd_epi32(acc, u, x);
 //@ else
-    /* |u| <= 15, so the int16 pair sums cannot saturate */
+    /* u <= 63, so the int16 pair sums (at most 2 * 63 * 128) cannot saturate */
     return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
 //@ end
 }
@@ -102,7 +147,7 @@ struct {{name}}_args {
     const int8_t *xq;
     const float *x_scale;
     int n;
-    int32_t x_sum[{{token_tile}}][{{blocks}}];  /* sum of x per token and scale block */
+    int32_t x_sum[{{token_tile}}][{{x_blocks}}];  /* sum of x per token and {{code6 and "sub-block" or "scale block"}} */
 };
 
 /* 16 outputs of row group g (fewer in the last group) */
@@ -122,6 +167,14 @@ static inline __m512 {{name}}_scale(const uint8_t *w, size_t g, int b)
 {
     return _mm512_cvtph_ps(_mm256_loadu_si256((const void *)(w + {{scale_offset}} + ((g * {{blocks}} + b) * 16) * 2)));
 }
+//@ if code6 then
+
+/* int8 sub-scales of row group g's sub-block k, as int32 */
+static inline __m512i {{name}}_subscale(const uint8_t *w, size_t g, int k)
+{
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128((const void *)(w + {{sub_offset}} + (g * {{subs}} + (size_t)k) * 16)));
+}
+//@ end
 
 //@ end
 /* GEMV over ng row groups from g: one pass over their slabs */
@@ -135,7 +188,7 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
 //@ end
 #pragma GCC unroll {{gemv_groups}}
     for (int i = 0; i < ng; i++) {
-        w[i] = a->w + (g + i) * {{slabs * 64}};
+        w[i] = a->w + (g + i) * {{slabs * SB}};
 //@ if per_tensor then
         acc[i] = _mm512_setzero_si512();
 //@ else
@@ -153,22 +206,41 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
 #pragma GCC unroll {{gemv_groups}}
             for (int i = 0; i < ng; i++)
             {
-                slab[i] = {{name}}_load(w[i] + s * 64);
+                slab[i] = {{name}}_load(w[i] + s * {{SB}});
 //@ if gemv_prefetch > 0 then
                 /* the same slab of a tile {{gemv_prefetch}} ahead, into L2: the hardware
                  * prefetchers lose the streams at every tile change */
-                _mm_prefetch((const char *)(w[i] + s * 64 + {{gemv_prefetch * gemv_groups * slabs * 64}}), _MM_HINT_T1);
+//@   for line = 0, SB // 64 - 1 do
+                _mm_prefetch((const char *)(w[i] + s * {{SB}} + {{gemv_prefetch * gemv_groups * slabs * SB + 64 * line}}), _MM_HINT_T1);
+//@   end
 //@ end
             }
+//@ if code6 then
+            __m512i part[{{gemv_groups}}];  /* the sub-block's sums */
+#pragma GCC unroll {{gemv_groups}}
+            for (int i = 0; i < ng; i++)
+                part[i] = _mm512_setzero_si512();
+//@ end
 #pragma GCC unroll {{P}}
             for (int j = 0; j < {{P}}; j++) {
                 const __m512i xb = {{name}}_bcast(x + s * {{slab_cols}} + 4 * j);
 #pragma GCC unroll {{gemv_groups}}
                 for (int i = 0; i < ng; i++)
-                    acc[i] = {{name}}_dot(acc[i], {{name}}_plane(slab[i], j), xb);
+                    {{code6 and "part" or "acc"}}[i] = {{name}}_dot({{code6 and "part" or "acc"}}[i], {{name}}_plane(slab[i], j), xb);
             }
+//@ if code6 then
+            const __m512i corr = _mm512_set1_epi32({{offset}} * a->x_sum[0][s]);
+#pragma GCC unroll {{gemv_groups}}
+            for (int i = 0; i < ng; i++)
+                acc[i] = _mm512_add_epi32(acc[i], _mm512_mullo_epi32({{name}}_subscale(a->w, g + i, s),
+                                                                     _mm512_sub_epi32(part[i], corr)));
+//@ end
         }
-//@ if not per_tensor then
+//@ if code6 then
+#pragma GCC unroll {{gemv_groups}}
+        for (int i = 0; i < ng; i++)
+            sum[i] = _mm512_fmadd_ps({{name}}_scale(a->w, g + i, b), _mm512_cvtepi32_ps(acc[i]), sum[i]);
+//@ elseif not per_tensor then
         const __m512i corr = _mm512_set1_epi32({{offset}} * a->x_sum[0][b]);
 #pragma GCC unroll {{gemv_groups}}
         for (int i = 0; i < ng; i++)
@@ -209,10 +281,10 @@ static inline __attribute__((always_inline)) void {{name}}_unpack(const uint8_t 
                                                                   uint8_t *buf)
 {
     for (int i = 0; i < ng; i++) {
-        const uint8_t *slabs = w + (g + i) * {{slabs * 64}} + c0 / {{slab_cols}} * 64;
+        const uint8_t *slabs = w + (g + i) * {{slabs * SB}} + c0 / {{slab_cols}} * {{SB}};
         uint8_t *dst = buf + (size_t)i * {{kc * 16}};
         for (int s = 0; s < cols / {{slab_cols}}; s++) {
-            const struct {{name}}_slab slab = {{name}}_load(slabs + s * 64);
+            const struct {{name}}_slab slab = {{name}}_load(slabs + s * {{SB}});
 #pragma GCC unroll {{P}}
             for (int j = 0; j < {{P}}; j++)
                 _mm512_store_si512((void *)(dst + (s * {{P}} + j) * 64), {{name}}_plane(slab, j));
@@ -262,6 +334,44 @@ static inline __attribute__((always_inline)) void {{name}}_gemm_tile(const struc
 #pragma GCC unroll {{gemm_tokens}}
         for (int t = 0; t < nt; t++)
             _mm512_store_si512((void *)(total[t0 + t] + i * 16), acc[i][t]);
+//@ elseif code6 then
+    for (int b = 0; b < cols / {{sb}}; b++) {
+        const int blk = c0 / {{sb}} + b;
+        __m512i isum[{{gemm_groups}}][{{gemm_tokens}}];  /* the super-block's sums */
+#pragma GCC unroll {{gemm_groups}}
+        for (int i = 0; i < ng; i++)
+#pragma GCC unroll {{gemm_tokens}}
+            for (int t = 0; t < nt; t++)
+                isum[i][t] = _mm512_setzero_si512();
+        for (int k = 0; k < {{sb // sub}}; k++) {
+            const int sub = blk * {{sb // sub}} + k;
+#pragma GCC unroll {{gemm_groups}}
+            for (int i = 0; i < ng; i++)
+#pragma GCC unroll {{gemm_tokens}}
+                for (int t = 0; t < nt; t++)
+                    acc[i][t] = _mm512_setzero_si512();
+            {{name}}_micro(acc, buf, a->xq + (size_t)t0 * {{x_stride}}, ng, nt, (b * {{sb}} + k * {{sub}}) / 4,
+                           (b * {{sb}} + (k + 1) * {{sub}}) / 4, c0);
+#pragma GCC unroll {{gemm_groups}}
+            for (int i = 0; i < ng; i++) {
+                const __m512i sc = {{name}}_subscale(a->w, g + i, sub);
+#pragma GCC unroll {{gemm_tokens}}
+                for (int t = 0; t < nt; t++) {
+                    const __m512i corr = _mm512_set1_epi32({{offset}} * a->x_sum[t0 + t][sub]);
+                    isum[i][t] = _mm512_add_epi32(isum[i][t], _mm512_mullo_epi32(sc, _mm512_sub_epi32(acc[i][t], corr)));
+                }
+            }
+        }
+#pragma GCC unroll {{gemm_groups}}
+        for (int i = 0; i < ng; i++) {
+            const __m512 d = {{name}}_scale(a->w, g + i, blk);
+#pragma GCC unroll {{gemm_tokens}}
+            for (int t = 0; t < nt; t++) {
+                float *sum = total[t0 + t] + i * 16;
+                _mm512_store_ps(sum, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[i][t]), _mm512_load_ps(sum)));
+            }
+        }
+    }
 //@ else
     for (int b = 0; b < cols / {{sb}}; b++) {
         const int blk = c0 / {{sb}} + b;
@@ -342,8 +452,8 @@ void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, c
         a.x_scale = x_scale + t0;
         a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
         for (int t = 0; t < a.n; t++)
-            for (int b = 0; b < {{blocks}}; b++)
-                a.x_sum[t][b] = {{name}}_sum(a.xq + (size_t)t * {{x_stride}} + b * {{block_cols}}, {{block_cols}});
+            for (int b = 0; b < {{x_blocks}}; b++)
+                a.x_sum[t][b] = {{name}}_sum(a.xq + (size_t)t * {{x_stride}} + b * {{x_block_cols}}, {{x_block_cols}});
         if (a.n == 1)
             parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // 16)}}, {{name}}_gemv, &a);
         else

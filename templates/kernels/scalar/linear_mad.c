@@ -1,5 +1,8 @@
-//@ local per_byte = ({ code2 = 4, code4 = 2, trit5 = 5 })[encoding]
+//@ local per_byte = ({ code2 = 4, code4 = 2, trit5 = 5, code6 = 4 })[encoding]
 //@ local slab_blocks = per_tensor and slabs or sb // slab_cols
+//@ local code6 = encoding == "code6"
+//@ -- activation sums per scale block, or per sub-block (a slab) for code6
+//@ local x_blocks = code6 and subs or blocks
 /* out[n][{{rows}}] = x . W^T with W {{wtype}} in {{encoding}} codes (layout
  * "{{layout}}", gen/lowbit.lua) and x int8 per token.  Plain C: unpack
  * each code u = w + {{offset}}, multiply-accumulate sum(u*x) per
@@ -9,14 +12,20 @@
  * block of {{sb}} columns, subtract {{offset}} * sum(x), scale by the block's
  * scale.  Rows split
 //@ end
- * over threads in groups of {{rg}}; tokens in passes of {{token_tile}}. */
+ * over threads in groups of {{rg}}; tokens in passes of {{token_tile}}.
+//@ if code6 then
+ * int6 (Q6_K's scales): each slab is a sub-block of 16 columns whose
+ * integer sum is scaled by its int8 sub-scale into the super-block's
+ * int32 sum before the f16 scale (gen/lowbit.lua bounds it).
+//@ end
+ */
 struct {{name}}_args {
     float *out;
     const uint8_t *w;
     const int8_t *xq;
     const float *x_scale;
     int n;
-    int32_t x_sum[{{token_tile}}][{{blocks}}];  /* sum of x per token and scale block */
+    int32_t x_sum[{{token_tile}}][{{x_blocks}}];  /* sum of x per token and {{code6 and "sub-block" or "scale block"}} */
 };
 
 static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
@@ -38,6 +47,18 @@ static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
                     for (int s = b * {{slab_blocks}}; s < (b + 1) * {{slab_blocks}}; s++) {
                         const uint8_t *slab = a->w + (g * {{slabs}} + s) * {{slab_bytes}} + r * 4;
                         const int8_t *xs = x + s * {{slab_cols}};
+//@ if code6 then
+                        int32_t part = 0;
+                        for (int q = 0; q < 4; q++)
+                            for (int j = 0; j < 4; j++) {
+                                /* low nibble from part j / 2, high 2 bits from part 2 */
+                                const int lo = slab[j / 2 * {{rg * 4}} + q] >> (4 * (j % 2)) & 15;
+                                const int hi = slab[{{2 * rg * 4}} + q] >> (2 * j) & 3;
+                                part += (lo | hi << 4) * xs[4 * j + q];
+                            }
+                        const int8_t sc = (int8_t)a->w[{{sub_offset}} + (g * {{subs}} + s) * {{rg}} + r];
+                        acc += sc * (part - {{offset}} * a->x_sum[t][s]);
+//@ else
                         for (int q = 0; q < 4; q++) {
 //@ if encoding == "trit5" then
                             /* 7 bits of base-3 digits; the top bit negates: u -> 2 - u */
@@ -58,8 +79,11 @@ static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
                                 acc += u * xs[4 * j + q];
                             }
                         }
+//@ end
                     }
+//@ if not code6 then
                     acc -= {{offset}} * a->x_sum[t][b];
+//@ end
 //@ if per_tensor then
                     sum = (float)acc * (w_scale * a->x_scale[t]);
 //@ else
@@ -87,9 +111,9 @@ void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, c
         a.x_scale = x_scale + t0;
         a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
         for (int t = 0; t < a.n; t++)
-            for (int b = 0; b < {{blocks}}; b++) {
+            for (int b = 0; b < {{x_blocks}}; b++) {
                 int32_t sum = 0;
-                for (int c = b * {{cols_pad // blocks}}; c < (b + 1) * {{cols_pad // blocks}}; c++)
+                for (int c = b * {{cols_pad // x_blocks}}; c < (b + 1) * {{cols_pad // x_blocks}}; c++)
                     sum += a.xq[(size_t)t * {{x_stride}} + c];
                 a.x_sum[t][b] = sum;
             }
