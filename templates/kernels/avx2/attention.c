@@ -514,6 +514,19 @@ static void {{name}}_decode_range(const struct {{name}}_args *a, unsigned char *
     /* small tiles: K and V stream in turns of a few KB, and stay in L1 */
     for (int j0 = j_begin; j0 < j_end; j0 += {{DT}}) {
         const int jn = j_end - j0 < {{DT}} ? j_end - j0 : {{DT}};
+        /* the next tile's K and V rows meanwhile: each tile is a few KB
+         * from two streams, too short for the hardware prefetchers to ramp
+         * up on, and decode reads the cache from memory (the weights
+         * streamed since evicted it) */
+        if (j0 + {{DT}} < j_end) {
+            const int next = j_end - j0 - {{DT}} < {{DT}} ? j_end - j0 - {{DT}} : {{DT}};
+            const char *kn = (const char *)(k + (size_t)(j0 + {{DT}}) * {{HD}});
+            const char *vn = (const char *)(v + (size_t)(j0 + {{DT}}) * {{HD}});
+            for (size_t off = 0; off < (size_t)next * {{HD}} * sizeof({{CT}}); off += 64) {
+                _mm_prefetch(kn + off, _MM_HINT_T0);
+                _mm_prefetch(vn + off, _MM_HINT_T0);
+            }
+        }
         {{name}}_decode_scores(sc, red, qd, k + (size_t)j0 * {{HD}}, jn);
         {{name}}_decode_softmax(sc, m, lsum, corr, jn);
         for (int g = 0; g < {{G}}; g += {{dec_pv_rows}})
