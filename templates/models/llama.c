@@ -60,7 +60,7 @@ static const struct model_info info = {
 const struct model_info *model_info(void) { return &info; }
 
 //@ local lowbit = plan.linear.wq.kind == "linear_mad" or plan.linear.wq.kind == "linear_lut"
-//@ -- an int4 head is a low-bit (mad) kernel on the same int8 activations
+//@ -- a low-bit head (int4, int6) is a mad kernel on the same int8 activations
 //@ local head_lowbit = plan.linear.output.kind == "linear_mad"
 //@ local quantized = lowbit or head_lowbit
 //@ -- a linear layer's call arguments: packed weights, and for low-bit layers the
@@ -84,7 +84,7 @@ struct layer {
 //@ end
 };
 
-//@ local ctype = { f32 = "float", f16 = "uint16_t", int8 = "int8_t", int4 = "uint8_t" }
+//@ local ctype = { f32 = "float", f16 = "uint16_t", int8 = "int8_t" }  -- low-bit heads are packed bytes
 //@ local head = plan.linear.output.params
 
 struct model {
@@ -470,8 +470,6 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
     float *x = m->x;
 //@ if m.weights.embedding == "int8" then
     {{plan.embedding.name}}(x, m->token_embd, m->token_embd_scale, tokens, n);
-//@ elseif m.weights.embedding == "int4" then
-    {{plan.embedding.name}}(x, m->token_embd, tokens, n);
 //@ else
     {{plan.embedding.name}}(x, m->token_embd, tokens, n);
 //@ end

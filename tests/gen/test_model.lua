@@ -42,6 +42,9 @@ t.raises("bad weight type", function() model.load(with({ weights = '{ linear = "
 t.raises("int4 embedding needs a tied head", function()
   model.load(with({ tied_embedding = "false", weights = '{ embedding = "int4", output = "int4" }' }))
 end, "'weights.embedding' int4 reads the head's packed copy: only with 'tied_embedding'")
+t.raises("int6 embedding needs a tied head", function()
+  model.load(with({ tied_embedding = "false", weights = '{ embedding = "int6", output = "int6" }' }))
+end, "'weights.embedding' int6 reads the head's packed copy: only with 'tied_embedding'")
 t.check("int4 head and embedding load when tied",
   pcall(model.load, with({ weights = '{ linear = "ternary", embedding = "int4", output = "int4" }' })))
 t.raises("missing weights file", function() model.load(with({ files = "{}" })) end, "missing field 'files.weights'")
