@@ -14,4 +14,36 @@
 
 /* ---- {{k.name}} ({{k.source}} blocking) ---- */
 {{render_kernel(k)}}
+//@   if k.kind == "linear_mad" then
+//@     local groups = k.params.groups
+
+/* Both matrices' row groups in one loop, so neither waits at the end of the
+ * other (the ISA's template provides _args, _prepare and the GEMV range _gemv) */
+struct {{k.name}}_pair { struct {{k.name}}_args a, b; };
+
+static void {{k.name}}_pair_gemv(void *ctx, size_t g0, size_t g1, int worker)
+{
+    struct {{k.name}}_pair *p = ctx;
+    if (g0 < {{groups}})
+        {{k.name}}_gemv(&p->a, g0, g1 < {{groups}} ? g1 : {{groups}}, worker);
+    if (g1 > {{groups}})
+        {{k.name}}_gemv(&p->b, (g0 > {{groups}} ? g0 : {{groups}}) - {{groups}}, g1 - {{groups}}, worker);
+}
+
+void {{k.name}}_pair(struct sched *s, float *restrict out_a, const uint8_t *restrict w_a, float *restrict out_b,
+{{string.rep(" ", #k.name + 10)}}const uint8_t *restrict w_b, const int8_t *restrict xq, const float *restrict x_scale, int n)
+{
+    if (n > 1) {  /* prefill: each is a GEMM, long enough on its own */
+        {{k.name}}(s, out_a, w_a, xq, x_scale, n);
+        {{k.name}}(s, out_b, w_b, xq, x_scale, n);
+        return;
+    }
+    struct {{k.name}}_pair p;
+    {{k.name}}_prepare(&p.a, out_a, w_a, xq, x_scale, 1);
+    p.b = p.a;
+    p.b.out = out_b;
+    p.b.w = w_b;
+    parallel_for(s, {{2 * groups}}, {{math.max(1, k.params.rows_per_task // k.params.rg)}}, {{k.name}}_pair_gemv, &p);
+}
+//@   end
 //@ end

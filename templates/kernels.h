@@ -10,6 +10,12 @@
 
 //@ for _, k in ipairs(plan.kernels) do
 {{k.signature}};
+//@   if k.kind == "linear_mad" then
+/* out_a = W_a x and out_b = W_b x for two matrices of this shape reading the
+ * same activations (k and v, gate and up): one parallel loop when decoding */
+void {{k.name}}_pair(struct sched *s, float *restrict out_a, const uint8_t *restrict w_a, float *restrict out_b,
+{{string.rep(" ", #k.name + 10)}}const uint8_t *restrict w_b, const int8_t *restrict xq, const float *restrict x_scale, int n);
+//@   end
 //@ end
 
 #endif

@@ -290,6 +290,52 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
     return ok;
 }
 
+typedef void (*lowbit_pair_kernel)(struct sched *s, float *restrict out_a, const uint8_t *restrict w_a,
+                                   float *restrict out_b, const uint8_t *restrict w_b, const int8_t *restrict xq,
+                                   const float *restrict x_scale, int n);
+
+/* fn's _pair on two matrices (one parallel loop when decoding) gives bit for
+ * bit what fn gives on each, for 1 token and a few. */
+static int lowbit_check_pair(const char *name, lowbit_kernel fn, lowbit_pair_kernel pair, const char *layout,
+                             int x_stride)
+{
+    struct pack_layout l;
+    if (pack_layout_parse(layout, &l) != 0)
+        return check(name, ryot_last_error(), 1, 0);
+    enum { TOKENS = 3 };
+    const int64_t rows = l.rows, cols = l.cols, blocks = l.sb ? l.cols_pad / l.sb : 1;
+    int8_t *q = malloc((size_t)(rows * cols)), *xq = calloc((size_t)TOKENS * (size_t)x_stride, 1);
+    int8_t *sc = l.sub ? malloc((size_t)(rows * (l.cols_pad / l.sub))) : NULL;
+    float *d = malloc(sizeof(float) * (size_t)(rows * blocks)), *w = malloc(sizeof(float) * (size_t)(rows * cols));
+    float *xs = malloc(sizeof(float) * TOKENS), *out = malloc(sizeof(float) * (size_t)(4 * TOKENS * rows));
+    uint8_t *packed[2] = { aligned_alloc(64, l.bytes), aligned_alloc(64, l.bytes) };
+    int ok = q && xq && d && w && xs && out && packed[0] && packed[1] && (!l.sub || sc);
+    for (int m = 0; ok && m < 2; m++) {
+        lowbit_weights(&l, LOWBIT_RANDOM, q, sc, d, w);
+        ok = lowbit_pack(&l, q, sc, d, w, packed[m]) == 0;
+    }
+    int64_t bad = 0;
+    if (ok) {
+        fill(xs, TOKENS);
+        for (int t = 0; t < TOKENS; t++) {
+            xs[t] = 0.001f + fabsf(xs[t]);
+            for (int64_t c = 0; c < cols; c++)
+                xq[(size_t)t * x_stride + c] = (int8_t)lowbit_rand(-127, 127);
+        }
+        float *a = out, *b = out + TOKENS * rows, *ref_a = b + TOKENS * rows, *ref_b = ref_a + TOKENS * rows;
+        for (int n = 1; n <= TOKENS; n += TOKENS - 1) {
+            pair(sched, a, packed[0], b, packed[1], xq, xs, n);
+            fn(sched, ref_a, packed[0], xq, xs, n);
+            fn(sched, ref_b, packed[1], xq, xs, n);
+            for (int64_t i = 0; i < n * rows; i++)
+                bad += !(a[i] == ref_a[i]) + !(b[i] == ref_b[i]);
+        }
+    }
+    free(q); free(xq); free(sc); free(d); free(w); free(xs); free(out); free(packed[0]); free(packed[1]);
+    return check(name, ok ? "_pair of two matrices, 1 and 3 tokens: outputs differing from single calls"
+                          : "_pair: out of memory or packing failed", ok ? (double)bad : 1, 0);
+}
+
 /* GEMV (1 token), GEMM passes of a few tokens, extreme values, and
  * saturating values in a tile of up to 8 tokens and a single one. */
 static int lowbit_check(const char *name, lowbit_kernel fn, const char *layout, int x_stride, int token_tile)

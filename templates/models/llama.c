@@ -66,6 +66,8 @@ const struct model_info *model_info(void) { return &info; }
 //@ -- a linear layer's call arguments: packed weights, and for low-bit layers the
 //@ -- int8 activations of width `cols` (quantized once, shared by the layers reading them)
 //@ local function weights(field) return lowbit and field .. ".data" or field end
+//@ -- two layers of one mad instance on the same input run as one loop (templates/kernels.c)
+//@ local function paired(a, b) return a == b and a.kind == "linear_mad" end
 //@ local function input(x, cols)
 //@   if not lowbit then return x end
 //@   local which = cols == m.dim and "dim" or "hidden"
@@ -486,8 +488,12 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
         {{plan.quantize_act[m.dim].name}}(m->xq_dim, m->xs_dim, m->xb, n);  /* shared by q, k and v */
 //@ end
         {{plan.linear.wq.name}}(m->sched, m->q, {{weights("L->wq")}}, {{input("m->xb", m.dim)}}, n);
+//@ if paired(plan.linear.wk, plan.linear.wv) then
+        {{plan.linear.wk.name}}_pair(m->sched, k_new, L->wk.data, v_new, L->wv.data, {{input("m->xb", m.dim)}}, n);
+//@ else
         {{plan.linear.wk.name}}(m->sched, k_new, {{weights("L->wk")}}, {{input("m->xb", m.dim)}}, n);
         {{plan.linear.wv.name}}(m->sched, v_new, {{weights("L->wv")}}, {{input("m->xb", m.dim)}}, n);
+//@ end
         for (int t = 0; t < n; t++) {
             const float *cos_pos = m->rope_cos + (pos + t) * (HEAD_DIM / 2);
             const float *sin_pos = m->rope_sin + (pos + t) * (HEAD_DIM / 2);
@@ -511,8 +517,12 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
 //@ if lowbit then
         {{plan.quantize_act[m.dim].name}}(m->xq_dim, m->xs_dim, m->xb, n);  /* shared by w1 and w3 */
 //@ end
+//@ if paired(plan.linear.w1, plan.linear.w3) then
+        {{plan.linear.w1.name}}_pair(m->sched, m->hb, L->w1.data, m->hb2, L->w3.data, {{input("m->xb", m.dim)}}, n);
+//@ else
         {{plan.linear.w1.name}}(m->sched, m->hb, {{weights("L->w1")}}, {{input("m->xb", m.dim)}}, n);
         {{plan.linear.w3.name}}(m->sched, m->hb2, {{weights("L->w3")}}, {{input("m->xb", m.dim)}}, n);
+//@ end
         {{plan.gate_act.name}}(m->hb, m->hb2, n);
         const float *w2_in = m->hb;
 //@ if m.arch == "bitnet" then

@@ -442,18 +442,27 @@ static void {{name}}_gemm(void *ctx, size_t tile0, size_t tile1, int worker)
     }
 }
 
+/* Arguments of one pass over up to {{token_tile}} tokens, with the activation sums. */
+static void {{name}}_prepare(struct {{name}}_args *a, float *out, const uint8_t *w, const int8_t *xq,
+                             const float *x_scale, int n)
+{
+    a->out = out;
+    a->w = w;
+    a->xq = xq;
+    a->x_scale = x_scale;
+    a->n = n;
+    for (int t = 0; t < n; t++)
+        for (int b = 0; b < {{x_blocks}}; b++)
+            a->x_sum[t][b] = {{name}}_sum(xq + (size_t)t * {{x_stride}} + b * {{x_block_cols}}, {{x_block_cols}});
+}
+
 void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, const int8_t *restrict xq,
               const float *restrict x_scale, int n)
 {
-    struct {{name}}_args a = { .w = w };
+    struct {{name}}_args a;
     for (int t0 = 0; t0 < n; t0 += {{token_tile}}) {
-        a.out = out + (size_t)t0 * {{rows}};
-        a.xq = xq + (size_t)t0 * {{x_stride}};
-        a.x_scale = x_scale + t0;
-        a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
-        for (int t = 0; t < a.n; t++)
-            for (int b = 0; b < {{x_blocks}}; b++)
-                a.x_sum[t][b] = {{name}}_sum(a.xq + (size_t)t * {{x_stride}} + b * {{x_block_cols}}, {{x_block_cols}});
+        {{name}}_prepare(&a, out + (size_t)t0 * {{rows}}, w, xq + (size_t)t0 * {{x_stride}}, x_scale + t0,
+                         n - t0 < {{token_tile}} ? n - t0 : {{token_tile}});
         if (a.n == 1)
             parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // 16)}}, {{name}}_gemv, &a);
         else

@@ -28,7 +28,8 @@ struct {{name}}_args {
     int32_t x_sum[{{token_tile}}][{{x_blocks}}];  /* sum of x per token and {{code6 and "sub-block" or "scale block"}} */
 };
 
-static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
+/* Row groups [g0, g1) for every token (the range function of GEMV and GEMM alike) */
+static void {{name}}_gemv(void *ctx, size_t g0, size_t g1, int worker)
 {
     const struct {{name}}_args *a = ctx;
     (void)worker;
@@ -101,22 +102,31 @@ static void {{name}}_rows(void *ctx, size_t g0, size_t g1, int worker)
         }
 }
 
+/* Arguments of one pass over up to {{token_tile}} tokens, with the activation sums. */
+static void {{name}}_prepare(struct {{name}}_args *a, float *out, const uint8_t *w, const int8_t *xq,
+                             const float *x_scale, int n)
+{
+    a->out = out;
+    a->w = w;
+    a->xq = xq;
+    a->x_scale = x_scale;
+    a->n = n;
+    for (int t = 0; t < n; t++)
+        for (int b = 0; b < {{x_blocks}}; b++) {
+            int32_t sum = 0;
+            for (int c = b * {{cols_pad // x_blocks}}; c < (b + 1) * {{cols_pad // x_blocks}}; c++)
+                sum += xq[(size_t)t * {{x_stride}} + c];
+            a->x_sum[t][b] = sum;
+        }
+}
+
 void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, const int8_t *restrict xq,
               const float *restrict x_scale, int n)
 {
-    struct {{name}}_args a = { .w = w };
+    struct {{name}}_args a;
     for (int t0 = 0; t0 < n; t0 += {{token_tile}}) {
-        a.out = out + (size_t)t0 * {{rows}};
-        a.xq = xq + (size_t)t0 * {{x_stride}};
-        a.x_scale = x_scale + t0;
-        a.n = n - t0 < {{token_tile}} ? n - t0 : {{token_tile}};
-        for (int t = 0; t < a.n; t++)
-            for (int b = 0; b < {{x_blocks}}; b++) {
-                int32_t sum = 0;
-                for (int c = b * {{cols_pad // x_blocks}}; c < (b + 1) * {{cols_pad // x_blocks}}; c++)
-                    sum += a.xq[(size_t)t * {{x_stride}} + c];
-                a.x_sum[t][b] = sum;
-            }
-        parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // rg)}}, {{name}}_rows, &a);
+        {{name}}_prepare(&a, out + (size_t)t0 * {{rows}}, w, xq + (size_t)t0 * {{x_stride}}, x_scale + t0,
+                         n - t0 < {{token_tile}} ? n - t0 : {{token_tile}});
+        parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // rg)}}, {{name}}_gemv, &a);
     }
 }
