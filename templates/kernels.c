@@ -15,19 +15,51 @@
 /* ---- {{k.name}} ({{k.source}} blocking) ---- */
 {{render_kernel(k)}}
 //@   if k.kind == "linear_mad" then
-//@     local groups = k.params.groups
+//@     -- the driver every ISA's mad template shares: it provides _args, _sums,
+//@     -- the GEMV range _gemv and, with GEMM blocking, the GEMM range _gemm
+//@     local p = k.params
+//@     local grain = math.max(1, p.rows_per_task // p.rg)
 
-/* Both matrices' row groups in one loop, so neither waits at the end of the
- * other (the ISA's template provides _args, _prepare and the GEMV range _gemv) */
+/* One pass over up to {{p.token_tile}} tokens: arguments and activation sums */
+static void {{k.name}}_prepare(struct {{k.name}}_args *a, float *out, const uint8_t *w, const int8_t *xq,
+{{string.rep(" ", #k.name + 21)}}const float *x_scale, int n)
+{
+    a->out = out;
+    a->w = w;
+    a->xq = xq;
+    a->x_scale = x_scale;
+    a->n = n;
+    {{k.name}}_sums(a);
+}
+
+void {{k.name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, const int8_t *restrict xq,
+{{string.rep(" ", #k.name + 6)}}const float *restrict x_scale, int n)
+{
+    struct {{k.name}}_args a;
+    for (int t0 = 0; t0 < n; t0 += {{p.token_tile}}) {
+        {{k.name}}_prepare(&a, out + (size_t)t0 * {{p.rows}}, w, xq + (size_t)t0 * {{p.x_stride}}, x_scale + t0,
+{{string.rep(" ", #k.name + 18)}}n - t0 < {{p.token_tile}} ? n - t0 : {{p.token_tile}});
+//@     if p.gemm_groups then
+        if (a.n == 1)
+            parallel_for(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
+        else
+            parallel_for(s, {{(p.groups + p.gemm_groups - 1) // p.gemm_groups}}, {{math.max(1, p.rows_per_task // (p.rg * p.gemm_groups))}}, {{k.name}}_gemm, &a);
+//@     else
+        parallel_for(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
+//@     end
+    }
+}
+
+/* Both matrices' row groups in one loop, so neither waits at the end of the other */
 struct {{k.name}}_pair { struct {{k.name}}_args a, b; };
 
 static void {{k.name}}_pair_gemv(void *ctx, size_t g0, size_t g1, int worker)
 {
-    struct {{k.name}}_pair *p = ctx;
-    if (g0 < {{groups}})
-        {{k.name}}_gemv(&p->a, g0, g1 < {{groups}} ? g1 : {{groups}}, worker);
-    if (g1 > {{groups}})
-        {{k.name}}_gemv(&p->b, (g0 > {{groups}} ? g0 : {{groups}}) - {{groups}}, g1 - {{groups}}, worker);
+    struct {{k.name}}_pair *pair = ctx;
+    if (g0 < {{p.groups}})
+        {{k.name}}_gemv(&pair->a, g0, g1 < {{p.groups}} ? g1 : {{p.groups}}, worker);
+    if (g1 > {{p.groups}})
+        {{k.name}}_gemv(&pair->b, (g0 > {{p.groups}} ? g0 : {{p.groups}}) - {{p.groups}}, g1 - {{p.groups}}, worker);
 }
 
 void {{k.name}}_pair(struct sched *s, float *restrict out_a, const uint8_t *restrict w_a, float *restrict out_b,
@@ -38,12 +70,12 @@ void {{k.name}}_pair(struct sched *s, float *restrict out_a, const uint8_t *rest
         {{k.name}}(s, out_b, w_b, xq, x_scale, n);
         return;
     }
-    struct {{k.name}}_pair p;
-    {{k.name}}_prepare(&p.a, out_a, w_a, xq, x_scale, 1);
-    p.b = p.a;
-    p.b.out = out_b;
-    p.b.w = w_b;
-    parallel_for(s, {{2 * groups}}, {{math.max(1, k.params.rows_per_task // k.params.rg)}}, {{k.name}}_pair_gemv, &p);
+    struct {{k.name}}_pair pair;
+    {{k.name}}_prepare(&pair.a, out_a, w_a, xq, x_scale, 1);
+    pair.b = pair.a;
+    pair.b.out = out_b;
+    pair.b.w = w_b;
+    parallel_for(s, {{2 * p.groups}}, {{grain}}, {{k.name}}_pair_gemv, &pair);
 }
 //@   end
 //@ end

@@ -6,7 +6,6 @@
 //@ local unit = per_tensor and slab_cols or sb
 //@ local kc = math.max(unit, k_chunk // unit * unit)
 //@ local block_cols = per_tensor and cols_pad or sb
-//@ local tiles = (groups + gemm_groups - 1) // gemm_groups
 //@ local tail_rows = rows - (groups - 1) * 16
 /* out[n][{{rows}}] = x . W^T with W {{wtype}} in {{encoding}} codes (layout
  * "{{layout}}", gen/lowbit.lua) and x int8 per token, AVX-512{{vnni and " VNNI" or ""}}{{vbmi and " VBMI" or ""}}.
@@ -442,30 +441,10 @@ static void {{name}}_gemm(void *ctx, size_t tile0, size_t tile1, int worker)
     }
 }
 
-/* Arguments of one pass over up to {{token_tile}} tokens, with the activation sums. */
-static void {{name}}_prepare(struct {{name}}_args *a, float *out, const uint8_t *w, const int8_t *xq,
-                             const float *x_scale, int n)
+/* The activation sums of a's tokens (the rest of the driver: templates/kernels.c) */
+static void {{name}}_sums(struct {{name}}_args *a)
 {
-    a->out = out;
-    a->w = w;
-    a->xq = xq;
-    a->x_scale = x_scale;
-    a->n = n;
-    for (int t = 0; t < n; t++)
+    for (int t = 0; t < a->n; t++)
         for (int b = 0; b < {{x_blocks}}; b++)
-            a->x_sum[t][b] = {{name}}_sum(xq + (size_t)t * {{x_stride}} + b * {{x_block_cols}}, {{x_block_cols}});
-}
-
-void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, const int8_t *restrict xq,
-              const float *restrict x_scale, int n)
-{
-    struct {{name}}_args a;
-    for (int t0 = 0; t0 < n; t0 += {{token_tile}}) {
-        {{name}}_prepare(&a, out + (size_t)t0 * {{rows}}, w, xq + (size_t)t0 * {{x_stride}}, x_scale + t0,
-                         n - t0 < {{token_tile}} ? n - t0 : {{token_tile}});
-        if (a.n == 1)
-            parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // 16)}}, {{name}}_gemv, &a);
-        else
-            parallel_for(s, {{tiles}}, {{math.max(1, rows_per_task // (16 * gemm_groups))}}, {{name}}_gemm, &a);
-    }
+            a->x_sum[t][b] = {{name}}_sum(a->xq + (size_t)t * {{x_stride}} + b * {{x_block_cols}}, {{x_block_cols}});
 }

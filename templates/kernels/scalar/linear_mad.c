@@ -102,31 +102,14 @@ static void {{name}}_gemv(void *ctx, size_t g0, size_t g1, int worker)
         }
 }
 
-/* Arguments of one pass over up to {{token_tile}} tokens, with the activation sums. */
-static void {{name}}_prepare(struct {{name}}_args *a, float *out, const uint8_t *w, const int8_t *xq,
-                             const float *x_scale, int n)
+/* The activation sums of a's tokens (the rest of the driver: templates/kernels.c) */
+static void {{name}}_sums(struct {{name}}_args *a)
 {
-    a->out = out;
-    a->w = w;
-    a->xq = xq;
-    a->x_scale = x_scale;
-    a->n = n;
-    for (int t = 0; t < n; t++)
+    for (int t = 0; t < a->n; t++)
         for (int b = 0; b < {{x_blocks}}; b++) {
             int32_t sum = 0;
             for (int c = b * {{cols_pad // x_blocks}}; c < (b + 1) * {{cols_pad // x_blocks}}; c++)
-                sum += xq[(size_t)t * {{x_stride}} + c];
+                sum += a->xq[(size_t)t * {{x_stride}} + c];
             a->x_sum[t][b] = sum;
         }
-}
-
-void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, const int8_t *restrict xq,
-              const float *restrict x_scale, int n)
-{
-    struct {{name}}_args a;
-    for (int t0 = 0; t0 < n; t0 += {{token_tile}}) {
-        {{name}}_prepare(&a, out + (size_t)t0 * {{rows}}, w, xq + (size_t)t0 * {{x_stride}}, x_scale + t0,
-                         n - t0 < {{token_tile}} ? n - t0 : {{token_tile}});
-        parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // rg)}}, {{name}}_gemv, &a);
-    }
 }
