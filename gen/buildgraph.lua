@@ -22,6 +22,7 @@ local runtime_tests = {
   { name = "test_weights", flavor = "asan", args = "$data" },
   { name = "test_tokenizer", flavor = "asan", args = "$data" },
   { name = "test_sampler", flavor = "asan" },
+  { name = "test_cpu", flavor = "asan" },
   { name = "test_gguf", flavor = "asan", args = "$data" },
   { name = "test_quant", flavor = "asan" },
   { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
@@ -52,6 +53,7 @@ for isa in cfg.runnable_isas:gmatch("%S+") do runnable[#runnable + 1] = isa end
 local features = {}
 if cfg.vnni == "1" then features[#features + 1] = "vnni" end
 if cfg.vbmi == "1" then features[#features + 1] = "vbmi" end
+if cfg.gfni == "1" then features[#features + 1] = "gfni" end
 
 local out = {}
 local function emit(fmt, ...) out[#out + 1] = string.format(fmt, ...) end

@@ -180,6 +180,7 @@ end
 M.features = {
   vnni = { isa = "avx512", cflags = "-mavx512vnni" },
   vbmi = { isa = "avx512", cflags = "-mavx512vbmi" },
+  gfni = { isa = "avx512", cflags = "-mgfni" },
 }
 
 function M.get(name)

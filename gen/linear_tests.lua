@@ -88,6 +88,10 @@ local function main()
   for f in opts.features:gmatch("%S+") do features[#features + 1] = f end
   if opts.model then return model_check(isa, features) end
   local plan = { isa = isa, kernels = {}, features = features }
+  local has_gfni, without_gfni = false, {}
+  for _, f in ipairs(features) do
+    if f == "gfni" then has_gfni = true else without_gfni[#without_gfni + 1] = f end
+  end
   for _, wtype in ipairs({ "ternary", "int2", "int4", "int6" }) do
     -- mad: each encoding; lut: each table precision and group size (g = 2
     -- not at the largest shape, whose reference and packing take seconds);
@@ -95,6 +99,11 @@ local function main()
     local variants = {}
     for _, encoding in ipairs(lowbit.mad_encodings(isa, features, wtype)) do
       variants[#variants + 1] = { family = "mad", encoding = encoding, label = encoding }
+      -- trit5 extracts digit fields with GFNI where the CPU has it: the
+      -- shift-and-mask path stays tested for CPUs without
+      if encoding == "trit5" and has_gfni then
+        variants[#variants + 1] = { family = "mad", encoding = encoding, label = "trit5nogfni", features = without_gfni }
+      end
     end
     for _, g in ipairs(wtype == "int6" and {} or { 4, 2 }) do
       for _, tab in ipairs({ "i16", "i8" }) do
@@ -104,7 +113,7 @@ local function main()
     for _, v in ipairs(variants) do
       for i, s in ipairs(shapes) do
         if not (s.largest and v.g == 2) then
-          local k = lowbit.instance(isa, features, plan_mod.signatures, {
+          local k = lowbit.instance(isa, v.features or features, plan_mod.signatures, {
             wtype = wtype, family = v.family, encoding = v.encoding, table = v.table, g = v.g, rows = s[1], cols = s[2],
             name = string.format("linear_%s_%s_%s_%dx%d", wtype, v.family, v.label, s[1], s[2]),
           })

@@ -162,7 +162,7 @@ function M.shape(isa, features, wtype, rows, cols, variant)
   local has = {}
   for _, f in ipairs(features or {}) do has[f] = true end
   local shape = { rows = rows, cols = cols, wtype = wtype, family = family,
-                  vnni = has.vnni or false, vbmi = has.vbmi or false }
+                  vnni = has.vnni or false, vbmi = has.vbmi or false, gfni = has.gfni or false }
   if family == "mad" then
     shape.encoding = choice.encoding
     if shape.encoding == "trit5" and isa.name == "avx512" and not shape.vbmi then shape.encoding = "code2" end

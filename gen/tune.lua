@@ -130,7 +130,7 @@ if opts.features then
     features[#features + 1] = f
   end
 else
-  for _, f in ipairs({ "vnni", "vbmi" }) do
+  for _, f in ipairs({ "vnni", "vbmi", "gfni" }) do
     if config[f] == "1" and isa_mod.features[f].isa == opts.isa then features[#features + 1] = f end
   end
 end

@@ -19,6 +19,7 @@ static int has(const char *name)
     if (!strcmp(name, "avx512dq")) return __builtin_cpu_supports("avx512dq");
     if (!strcmp(name, "avx512vnni")) return __builtin_cpu_supports("avx512vnni");
     if (!strcmp(name, "avx512vbmi")) return __builtin_cpu_supports("avx512vbmi");
+    if (!strcmp(name, "gfni")) return __builtin_cpu_supports("gfni");
 #elif defined(__aarch64__)
     if (!strcmp(name, "neon")) return 1;
 #endif
@@ -31,7 +32,7 @@ int cpu_check_isa(const char *isa)
         { "avx2", "avx2" }, { "avx2", "fma" },
         { "avx512", "avx2" }, { "avx512", "fma" }, { "avx512", "avx512f" }, { "avx512", "avx512bw" },
         { "avx512", "avx512vl" }, { "avx512", "avx512dq" },
-        { "vnni", "avx512vnni" }, { "vbmi", "avx512vbmi" },
+        { "vnni", "avx512vnni" }, { "vbmi", "avx512vbmi" }, { "gfni", "gfni" },
         { "neon", "neon" },
     };
     if (!strcmp(isa, "scalar"))

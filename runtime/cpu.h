@@ -3,7 +3,7 @@
 #define RYOT_CPU_H
 
 /* 0 when the CPU has every feature `isa` needs ("scalar", "avx2", "avx512",
- * "neon"; "+vnni"/"+vbmi" suffixes too), else -1 with a message naming the
+ * "neon"; with "+vnni", "+vbmi", "+gfni" suffixes), else -1 with a message naming the
  * missing feature. */
 int cpu_check_isa(const char *isa);
 

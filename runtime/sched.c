@@ -600,6 +600,15 @@ void parallel_for(struct sched *s, size_t n, size_t grain, range_fn fn, void *ct
     task_group_wait(L.group);
 }
 
+void parallel_for_streaming(struct sched *s, size_t n, size_t grain, range_fn fn, void *ctx)
+{
+    if (grain == 0)
+        grain = 1;
+    const size_t units = n / grain + (n % grain != 0), threads = (size_t)s->nthreads;
+    /* at most `threads` units of this size, so parallel_for makes each one chunk */
+    parallel_for(s, n, (units / threads + (units % threads != 0)) * grain, fn, ctx);
+}
+
 /* ---- start-up and shut-down --------------------------------------------- */
 
 static bool stopping(const void *arg)

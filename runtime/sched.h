@@ -23,6 +23,13 @@ int sched_threads(const struct sched *s);
 typedef void (*range_fn)(void *ctx, size_t begin, size_t end, int worker);
 void parallel_for(struct sched *s, size_t n, size_t grain, range_fn fn, void *ctx);
 
+/* parallel_for in one contiguous range per thread, boundaries at multiples
+ * of `grain`: for loops that stream memory once, like the decode GEMVs.
+ * Every chunk boundary restarts the hardware prefetchers' streams and
+ * wastes the software prefetch past its end; that costs more than smaller
+ * chunks gain in balance. */
+void parallel_for_streaming(struct sched *s, size_t n, size_t grain, range_fn fn, void *ctx);
+
 /* Irregular work: spawn tasks into a group, then wait for all of them.
  * Tasks may spawn further tasks and call parallel_for (nested). */
 struct task_group;

@@ -18,7 +18,8 @@
 //@     -- the driver every ISA's mad template shares: it provides _args, _sums,
 //@     -- the GEMV range _gemv and, with GEMM blocking, the GEMM range _gemm
 //@     local p = k.params
-//@     local grain = math.max(1, p.rows_per_task // p.rg)
+//@     -- GEMV ranges are whole tiles of gemv_groups; one per thread (parallel_for_streaming)
+//@     local grain = p.gemv_groups or 1
 
 /* One pass over up to {{p.token_tile}} tokens: arguments and activation sums */
 static void {{k.name}}_prepare(struct {{k.name}}_args *a, float *out, const uint8_t *w, const int8_t *xq,
@@ -41,11 +42,11 @@ void {{k.name}}(struct sched *s, float *restrict out, const uint8_t *restrict w,
 {{string.rep(" ", #k.name + 18)}}n - t0 < {{p.token_tile}} ? n - t0 : {{p.token_tile}});
 //@     if p.gemm_groups then
         if (a.n == 1)
-            parallel_for(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
+            parallel_for_streaming(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
         else
             parallel_for(s, {{(p.groups + p.gemm_groups - 1) // p.gemm_groups}}, {{math.max(1, p.rows_per_task // (p.rg * p.gemm_groups))}}, {{k.name}}_gemm, &a);
 //@     else
-        parallel_for(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
+        parallel_for_streaming(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
 //@     end
     }
 }
@@ -75,7 +76,7 @@ void {{k.name}}_pair(struct sched *s, float *restrict out_a, const uint8_t *rest
     pair.b = pair.a;
     pair.b.out = out_b;
     pair.b.w = w_b;
-    parallel_for(s, {{2 * p.groups}}, {{grain}}, {{k.name}}_pair_gemv, &pair);
+    parallel_for_streaming(s, {{2 * p.groups}}, {{grain}}, {{k.name}}_pair_gemv, &pair);
 }
 //@   end
 //@ end

@@ -44,7 +44,10 @@ static const char *const kernel_lines[] = {
 static const struct model_info info = {
     .name = "{{m.name}}",
     .arch = "{{m.arch}}",
-    .isa = "{{isa.name}}",
+//@ local feature_list = {}
+//@ for _, f in ipairs(plan.features or {}) do feature_list[#feature_list + 1] = f end
+//@ table.sort(feature_list)
+    .isa = "{{isa.name}}{{#feature_list > 0 and "+" .. table.concat(feature_list, "+") or ""}}",  /* checked at start-up */
     .default_weights = "{{m.files.weights}}",
     .default_tokenizer = "{{m.files.tokenizer}}",
     .build_key = "{{plan.build_key}}",

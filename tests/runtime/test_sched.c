@@ -1,4 +1,4 @@
-/* Scheduler (runtime/sched.c): coverage of parallel_for, worker-id
+/* Scheduler (runtime/sched.c): coverage of parallel_for and parallel_for_streaming, worker-id
  * uniqueness, nested parallelism, millions of tiny tasks, submissions from
  * foreign threads, parking and waking, shutdown while idle, pinning, and no
  * allocation after warm-up.  Meant to run under ThreadSanitizer too.
@@ -61,7 +61,7 @@ struct marks {
     atomic_uchar *count;
     size_t n, grain;
     int threads;
-    atomic_int bad_worker, bad_chunk;
+    atomic_int bad_worker, bad_chunk, chunks;
 };
 
 static void marks_init(struct marks *m, size_t n, size_t grain, int threads)
@@ -72,6 +72,7 @@ static void marks_init(struct marks *m, size_t n, size_t grain, int threads)
     m->threads = threads;
     atomic_init(&m->bad_worker, 0);
     atomic_init(&m->bad_chunk, 0);
+    atomic_init(&m->chunks, 0);
 }
 
 /* Number of indices that did not run exactly once. */
@@ -93,6 +94,7 @@ static void mark_range(void *ctx, size_t begin, size_t end, int worker)
      * the last, which ends at n. */
     if (begin % m->grain || end > m->n || begin >= end || (end - begin < m->grain && end != m->n))
         atomic_fetch_add(&m->bad_chunk, 1);
+    atomic_fetch_add(&m->chunks, 1);
     for (size_t i = begin; i < end && i < m->n; i++)
         atomic_fetch_add_explicit(&m->count[i], 1, memory_order_relaxed);
 }
@@ -133,22 +135,28 @@ static void test_thread_count(void)
 
 static void test_coverage(void)
 {
-    group_begin("parallel_for runs every index once");
+    group_begin("parallel_for and parallel_for_streaming run every index once");
     const size_t ns[] = { 0, 1, 2, 7, 64, 1000, 4097, 100003 };
     const size_t grains[] = { 0, 1, 3, 64, 5000 };
     for (int threads = 1; threads <= 3; threads++) {
         struct sched *s = create(threads, false);
-        for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
-            for (size_t b = 0; b < sizeof grains / sizeof grains[0]; b++) {
-                struct marks m;
-                marks_init(&m, ns[a], grains[b], threads);
-                parallel_for(s, ns[a], grains[b], mark_range, &m);
-                const int bad_worker = atomic_load(&m.bad_worker), bad_chunk = atomic_load(&m.bad_chunk);
-                const size_t wrong = marks_wrong(&m);
-                CHECK(wrong == 0 && bad_worker == 0 && bad_chunk == 0,
-                      "threads %d n %zu grain %zu: %zu indices wrong, %d bad worker ids, %d bad chunks", threads,
-                      ns[a], grains[b], wrong, bad_worker, bad_chunk);
-            }
+        for (int streaming = 0; streaming <= 1; streaming++)
+            for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+                for (size_t b = 0; b < sizeof grains / sizeof grains[0]; b++) {
+                    struct marks m;
+                    marks_init(&m, ns[a], grains[b], threads);
+                    (streaming ? parallel_for_streaming : parallel_for)(s, ns[a], grains[b], mark_range, &m);
+                    const int bad_worker = atomic_load(&m.bad_worker), bad_chunk = atomic_load(&m.bad_chunk);
+                    const int chunks = atomic_load(&m.chunks);
+                    const size_t wrong = marks_wrong(&m);
+                    CHECK(wrong == 0 && bad_worker == 0 && bad_chunk == 0,
+                          "%s threads %d n %zu grain %zu: %zu indices wrong, %d bad worker ids, %d bad chunks",
+                          streaming ? "parallel_for_streaming" : "parallel_for", threads, ns[a], grains[b], wrong,
+                          bad_worker, bad_chunk);
+                    /* one contiguous range per thread at most */
+                    CHECK(!streaming || chunks <= threads, "parallel_for_streaming threads %d n %zu grain %zu: %d chunks",
+                          threads, ns[a], grains[b], chunks);
+                }
         sched_destroy(s);
     }
     group_end();

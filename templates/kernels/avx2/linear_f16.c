@@ -35,5 +35,9 @@ static void {{name}}_rows(void *ctx, size_t r0, size_t r1, int worker)
 void {{name}}(struct sched *s, float *restrict out, const uint16_t *restrict w, const float *restrict x, int n)
 {
     struct {{name}}_args a = { out, w, x, n };
-    parallel_for(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
+    /* one token reads the weights once: one range per thread (sched.h) */
+    if (n == 1)
+        parallel_for_streaming(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
+    else
+        parallel_for(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
 }

@@ -377,6 +377,9 @@ void {{name}}(struct sched *s, float *restrict out, const uint8_t *restrict w, c
             {{name}}_tables(a.table[t], a.x_sum[t], x);
 //@ end
         }
-        parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // 16)}}, {{name}}_rows, &a);
+        if (a.n == 1)  /* one token reads the weights once: one range per thread (sched.h) */
+            parallel_for_streaming(s, {{groups}}, {{math.max(1, rows_per_task // 16)}}, {{name}}_rows, &a);
+        else
+            parallel_for(s, {{groups}}, {{math.max(1, rows_per_task // 16)}}, {{name}}_rows, &a);
     }
 }

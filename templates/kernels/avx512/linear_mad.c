@@ -35,12 +35,14 @@
 //@     end
 //@     return table.concat(t, ",")
 //@   end
+//@   -- GF2P8AFFINEQB matrix moving bits 2k, 2k+1 of each byte to bits 0, 1
+//@   local function field_matrix(k) return string.format("0x%02x%02x000000000000LL", 1 << (2 * k), 1 << (2 * k + 1)) end
 
 /* Base-3 digits of 0..127 as 2-bit fields: digits 0-2 in one table, 3-4 in
  * the other.  A byte's low 7 bits index them, its top bit negates the tuple
  * (u -> 2 - u, for all fields at once: 0b101010 - t, no field borrows).
  * Two lookups per slab instead of five: the byte permutes were the
- * bottleneck, and a shift and a mask per field are cheaper. */
+ * bottleneck, and extracting a field is cheaper. */
 static const uint8_t {{name}}_digits[2][128] __attribute__((aligned(64))) = {
     { {{fields(0, 3)}} },
     { {{fields(3, 2)}} },
@@ -66,8 +68,16 @@ static inline __attribute__((always_inline)) __m512i {{name}}_plane(struct {{nam
     /* two 64-entry vpermb (bits 0-5), the second for indices 64..127: cheaper than one vpermi2b */
     __m512i d = _mm512_mask_permutexvar_epi8(_mm512_permutexvar_epi8(s.idx, lo), s.upper, s.idx, hi);
     d = _mm512_mask_sub_epi8(d, s.negated, _mm512_set1_epi8(t == 0 ? 0x2a : 0x0a), d);
+//@   if gfni then
+    /* field 1 or 2 to bits 0-1, zeros above, in one GF(2) affine transform
+     * per byte (a shift and a mask otherwise): the qword's byte 7 selects
+     * output bit 0, byte 6 bit 1 */
+    if (field > 0)
+        return _mm512_gf2p8affine_epi64_epi8(d, _mm512_set1_epi64(field == 1 ? {{field_matrix(1)}} : {{field_matrix(2)}}), 0);
+//@   else
     if (field > 0)
         d = _mm512_srli_epi16(d, 2 * field);  /* bits shifted in from the next byte are masked off */
+//@   end
     return _mm512_and_si512(d, _mm512_set1_epi8(3));
 }
 //@ elseif code6 then

@@ -35,5 +35,9 @@ void {{name}}(struct sched *s, float *restrict out, const int8_t *restrict w, co
               const int8_t *restrict xq, const float *restrict x_scale, int n)
 {
     struct {{name}}_args a = { out, w, xq, row_scale, x_scale, n };
-    parallel_for(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
+    /* one token reads the weights once: one range per thread (sched.h) */
+    if (n == 1)
+        parallel_for_streaming(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
+    else
+        parallel_for(s, {{rows}}, {{rows_per_task}}, {{name}}_rows, &a);
 }
