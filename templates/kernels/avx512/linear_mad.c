@@ -207,8 +207,14 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
     for (int b = 0; b < {{blocks}}; b++) {
 //@ if not per_tensor then
 #pragma GCC unroll {{gemv_groups}}
-        for (int i = 0; i < ng; i++)
+        for (int i = 0; i < ng; i++) {
             acc[i] = _mm512_setzero_si512();
+//@   if gemv_prefetch > 0 then
+            /* the scales are streams of their own, too sparse for the
+             * hardware prefetchers: the tile ahead's, as for the codes */
+            _mm_prefetch((const char *)(a->w + {{scale_offset}} + ((g + i + {{gemv_prefetch * gemv_groups}}) * {{blocks}} + (size_t)b) * {{2 * rg}}), _MM_HINT_T1);
+//@   end
+        }
 //@ end
         for (int s = b * {{block_cols // slab_cols}}; s < (b + 1) * {{block_cols // slab_cols}}; s++) {
             struct {{name}}_slab slab[{{gemv_groups}}];
@@ -221,6 +227,11 @@ static inline __attribute__((always_inline)) void {{name}}_gemv_tile(const struc
                  * prefetchers lose the streams at every tile change */
 //@   for line = 0, SB // 64 - 1 do
                 _mm_prefetch((const char *)(w[i] + s * {{SB}} + {{gemv_prefetch * gemv_groups * slabs * SB + 64 * line}}), _MM_HINT_T1);
+//@   end
+//@   if code6 then
+                /* and its int8 sub-scales, a line per {{64 // rg}} slabs */
+                if (s % {{64 // rg}} == 0)
+                    _mm_prefetch((const char *)(a->w + {{sub_offset}} + ((g + i + {{gemv_prefetch * gemv_groups}}) * {{subs}} + (size_t)s) * {{rg}}), _MM_HINT_T1);
 //@   end
 //@ end
             }
