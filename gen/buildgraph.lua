@@ -160,15 +160,22 @@ test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
 
 -- End-to-end test of BitNet on a tiny synthetic model, against the
 -- independent reference in tests/e2e_bitnet.c.
-emit("build build/models/bitnet-tiny.gguf: run_bench build/tools/mkmodel models/bitnet-tiny.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/bitnet-tiny.lua --seed 1 -o build/models/bitnet-tiny.gguf 2> build/models/bitnet-tiny.log")
--- bitnet-tiny-int4head and -int6head (low-bit heads) read the same file.
-for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head", "bitnet-tiny-int6head" }) do
+-- bitnet-tiny-int4head and -int6head (low-bit heads) read bitnet-tiny's
+-- file; bitnet-tiny-untied has its own, with an output.weight.
+local tiny_files = { ["bitnet-tiny"] = "bitnet-tiny", ["bitnet-tiny-int4head"] = "bitnet-tiny",
+                     ["bitnet-tiny-int6head"] = "bitnet-tiny", ["bitnet-tiny-untied"] = "bitnet-tiny-untied" }
+for _, file in ipairs({ "bitnet-tiny", "bitnet-tiny-untied" }) do
+  emit("build build/models/%s.gguf: run_bench build/tools/mkmodel models/%s.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/%s.lua --seed 1 -o build/models/%s.gguf 2> build/models/%s.log",
+    file, file, file, file, file)
+end
+for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head", "bitnet-tiny-int6head", "bitnet-tiny-untied" }) do
+  local gguf = "build/models/" .. tiny_files[name] .. ".gguf"
   for _, isa in ipairs(runnable) do
     local dir = isa == cfg.isa and "build/" .. name or "build/" .. name .. "-" .. isa
     local exe = string.format("build/tests/e2e_%s_%s", name, isa)
     emit("build %s.o: cc tests/e2e_bitnet.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
     emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
-    test_edge("e2e-" .. name .. "-" .. isa, exe .. " build/models/bitnet-tiny.gguf", exe .. " build/models/bitnet-tiny.gguf")
+    test_edge("e2e-" .. name .. "-" .. isa, exe .. " " .. gguf, exe .. " " .. gguf)
   end
 end
 test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",

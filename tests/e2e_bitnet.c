@@ -20,7 +20,9 @@
  * the lookup reads those values, and the head's input is quantized per
  * token like every layer's.  An int6 head (bitnet-tiny-int6head) is the
  * same with Q6_K's structure: the file's own values when it stores Q6_K,
- * else the packer's int6 rule (runtime/pack.h), restated here.
+ * else the packer's int6 rule (runtime/pack.h), restated here.  A file with
+ * an output.weight (bitnet-tiny-untied) has an untied head: the head is
+ * that tensor, and the lookup reads the embedding's own f16 values.
  *
  * Tolerance.  The integer dot products are exact, but the floats around
  * them (norms, attention, scales) are summed in another order, so now and
@@ -82,6 +84,7 @@ struct ref {
     int8_t *table;      /* the tied embedding / head, int8 [vocab][dim] */
     float *row_scale;   /* [vocab] */
     float *head_lowbit; /* or an int4 / int6 head: its values, [vocab][dim] (NULL for int8) */
+    float *embed;       /* untied: the lookup's own f16 / f32 values, [vocab][dim] (else NULL) */
     double *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
     double *kc, *vc;    /* [layers][seq][kv_dim], values rounded to f16 */
     enum variant variant;
@@ -210,8 +213,13 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
         L->ffn_sub_norm = tensor(l, "blk.%d.ffn_sub_norm.weight", hd);
     }
     r->output_norm = tensor(0, "output_norm.weight", d);
+    /* The head is the embedding when tied, else output.weight; an untied
+     * lookup reads the embedding's values as stored (f16 or f32). */
+    const bool untied = weight_file_find(wf, "output.weight") != NULL;
+    const char *head_name = untied ? "output.weight" : "token_embd.weight";
+    r->embed = untied ? tensor(0, "token_embd.weight", (size_t)r->vocab * d) : NULL;
     /* the int8 table: each row's absmax maps to 127 */
-    float *emb = tensor(0, "token_embd.weight", (size_t)r->vocab * d);
+    float *emb = tensor(0, head_name, (size_t)r->vocab * d);
     r->table = malloc((size_t)r->vocab * d);
     r->row_scale = malloc(sizeof(float) * r->vocab);
     for (int v = 0; v < r->vocab; v++) {
@@ -227,7 +235,7 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
     const bool int4 = strcmp(head_type, "int4") == 0, int6 = strcmp(head_type, "int6") == 0;
     if (int4 || int6) {
         r->head_lowbit = malloc(sizeof(float) * (size_t)r->vocab * d);
-        const bool as_stored = int6 && weight_file_find(wf, "token_embd.weight")->type == DT_Q6_K;
+        const bool as_stored = int6 && weight_file_find(wf, head_name)->type == DT_Q6_K;
         for (int v = 0; v < r->vocab; v++) {
             float *out = r->head_lowbit + (size_t)v * d;
             const float *row = emb + (size_t)v * d;
@@ -257,7 +265,7 @@ static void ref_free(struct ref *r)
             free(all[i]);
     }
     free(r->L);
-    free(r->output_norm), free(r->table), free(r->row_scale), free(r->head_lowbit);
+    free(r->output_norm), free(r->table), free(r->row_scale), free(r->head_lowbit), free(r->embed);
     free(r->x), free(r->xb), free(r->xb2), free(r->q), free(r->hb), free(r->hb2), free(r->att), free(r->logits);
     free(r->kc), free(r->vc);
 }
@@ -317,7 +325,9 @@ static double *ref_forward(struct ref *r, int token, int pos)
 {
     const int d = r->dim, hd = r->hidden, kv = r->kv_dim, hs = r->head_dim, group = r->heads / r->kv_heads;
     for (int i = 0; i < d; i++)
-        r->x[i] = r->head_lowbit ? r->head_lowbit[(size_t)token * d + i] : r->table[(size_t)token * d + i] * (double)r->row_scale[token];
+        r->x[i] = r->embed         ? r->embed[(size_t)token * d + i]
+                  : r->head_lowbit ? r->head_lowbit[(size_t)token * d + i]
+                                   : r->table[(size_t)token * d + i] * (double)r->row_scale[token];
     for (int l = 0; l < r->layers; l++) {
         const struct layer_ref *L = &r->L[l];
         double *kc = r->kc + (size_t)l * r->seq * kv, *vc = r->vc + (size_t)l * r->seq * kv;
@@ -577,6 +587,10 @@ int main(int argc, char **argv)
     struct ref ref;
     if (weight_file_open(&wf, argv[1]) != 0 || ref_load(&ref, &wf, mi->output_type) != 0) {
         fprintf(stderr, "cannot read %s\n", argv[1]);
+        return 1;
+    }
+    if (ref.embed && strcmp(mi->embedding_type, "f16") != 0 && strcmp(mi->embedding_type, "f32") != 0) {
+        fprintf(stderr, "an untied lookup is modelled for f16 and f32 embeddings only, not %s\n", mi->embedding_type);
         return 1;
     }
     int passed = 0, failed = 0;

@@ -98,10 +98,13 @@ struct model {
     struct layer layers[N_LAYERS];
 //@ if head_lowbit then
     struct packed_weights output;  /* {{m.weights.output}}, in the layout of its kernel */
+//@ else
+    const {{ctype[m.weights.output]}} *output;
+//@ end
+//@ if head_lowbit and m.tied_embedding then
     const uint8_t *token_embd;     /* tied: output.data */
 //@ else
     const {{ctype[m.weights.embedding]}} *token_embd;  /* [VOCAB_SIZE][{{plan.embedding.params.stride}}] */
-    const {{ctype[m.weights.output]}} *output;
 //@ end
     const float *token_embd_scale, *output_scale;  /* int8 tables: a scale per row */
     const float *output_norm;

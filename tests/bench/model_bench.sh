@@ -19,7 +19,7 @@ mkdir -p build/models
 # value of "key": number in a one-line JSON object
 field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\": \"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
-printf '%-20s %-22s %7s %9s %10s %9s %9s %9s\n' model isa threads decode/s prefill/s "ttft ms" "bw ratio" MB/token
+printf '%-28s %-22s %7s %9s %10s %9s %9s %9s\n' model isa threads decode/s prefill/s "ttft ms" "bw ratio" MB/token
 for name in $models; do
     gguf=build/models/$(sed -n 's/.*weights = "\([^"]*\.gguf\)".*/\1/p' "models/$name.lua")
     if [ ! -f "$gguf" ] || [ "$gguf" -ot build/tools/mkmodel ]; then
@@ -34,7 +34,7 @@ for name in $models; do
             printf '{"bench": "model", "model": "%s", "isa": "%s", "threads": %d, "metric": "%s", "value": %s}\n' \
                 "$name" "$isa" "$threads" "$metric" "$(field "$json" "$metric")" >> build/bench.jsonl
         done
-        printf '%-20s %-22s %7d %9s %10s %9s %9s %9.0f\n' "$name" "$isa" "$threads" \
+        printf '%-28s %-22s %7d %9s %10s %9s %9s %9.0f\n' "$name" "$isa" "$threads" \
             "$(field "$json" decode_tok_s)" "$(field "$json" prefill_tok_s)" "$(field "$json" ttft_ms)" \
             "$(field "$json" decode_bw_ratio)" "$(field "$json" weight_bytes_per_token)e-6"
     done

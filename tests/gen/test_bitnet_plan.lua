@@ -35,8 +35,9 @@ for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
   end
   local pl = plan_mod.plan(large, isa)
   t.check(isa .. " large gate is SiLU (its description says so)", pl.gate_act.kind == "swiglu")
-  t.check(isa .. " large f16 head and embedding", pl.linear.output.kind == "linear_f16" and pl.embedding.kind == "embed_f16"
-    and pl.head_quant == nil)
+  t.check(isa .. " large untied int6 head (mad code6) beside an f16 embedding lookup",
+    pl.linear.output.kind == "linear_mad" and pl.linear.output.params.encoding == "code6"
+    and pl.embedding.kind == "embed_f16" and pl.head_quant == nil)
   local p4 = plan_mod.plan(b2_int4, isa, { features = { "vnni", "vbmi" } })
   local head4 = p4.linear.output
   t.check(isa .. " 2B4T int4 head is a mad code4 kernel with 64-column scale blocks",
