@@ -58,7 +58,8 @@ M.isas = {
       -- 2B4T's large ternary shapes); gemm_groups x
       -- gemm_tokens: the GEMM micro-tile of accumulators; k_chunk: columns
       -- unpacked at once in GEMM; token_tile: tokens per pass over the
-      -- weights in GEMM; rows_per_task: rows per parallel_for chunk
+      -- weights in GEMM; rows_per_task: rows per parallel_for chunk of
+      -- GEMM (a one-token GEMV takes one range per thread)
       linear_mad = { rg = 8, gemv_groups = 4, gemv_prefetch = 1, gemm_groups = 2, gemm_tokens = 4, k_chunk = 512,
                      token_tile = 64, rows_per_task = 64 },
       -- 16 rows per 128-bit lane, q = 2 lanes (one group each) per slab

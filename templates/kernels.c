@@ -18,7 +18,7 @@
 //@     -- the driver every ISA's mad template shares: it provides _args, _sums,
 //@     -- the GEMV range _gemv and, with GEMM blocking, the GEMM range _gemm
 //@     local p = k.params
-//@     -- GEMV ranges are whole tiles of gemv_groups; one per thread (parallel_for_streaming)
+//@     -- one token: one range per thread (parallel_for_streaming) of whole GEMV tiles
 //@     local grain = p.gemv_groups or 1
 
 /* One pass over up to {{p.token_tile}} tokens: arguments and activation sums */
@@ -46,7 +46,10 @@ void {{k.name}}(struct sched *s, float *restrict out, const uint8_t *restrict w,
         else
             parallel_for(s, {{(p.groups + p.gemm_groups - 1) // p.gemm_groups}}, {{math.max(1, p.rows_per_task // (p.rg * p.gemm_groups))}}, {{k.name}}_gemm, &a);
 //@     else
-        parallel_for_streaming(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
+        if (a.n == 1)
+            parallel_for_streaming(s, {{p.groups}}, {{grain}}, {{k.name}}_gemv, &a);
+        else
+            parallel_for(s, {{p.groups}}, {{math.max(1, p.rows_per_task // p.rg)}}, {{k.name}}_gemv, &a);
 //@     end
     }
 }

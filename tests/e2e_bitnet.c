@@ -218,12 +218,12 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
     const bool untied = weight_file_find(wf, "output.weight") != NULL;
     const char *head_name = untied ? "output.weight" : "token_embd.weight";
     r->embed = untied ? tensor(0, "token_embd.weight", (size_t)r->vocab * d) : NULL;
-    /* the int8 table: each row's absmax maps to 127 */
-    float *emb = tensor(0, head_name, (size_t)r->vocab * d);
+    /* the head's int8 table: each row's absmax maps to 127 */
+    float *head = tensor(0, head_name, (size_t)r->vocab * d);
     r->table = malloc((size_t)r->vocab * d);
     r->row_scale = malloc(sizeof(float) * r->vocab);
     for (int v = 0; v < r->vocab; v++) {
-        const float *row = emb + (size_t)v * d;
+        const float *row = head + (size_t)v * d;
         float amax = 0;
         for (size_t i = 0; i < d; i++)
             amax = fabsf(row[i]) > amax ? fabsf(row[i]) : amax;
@@ -238,7 +238,7 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
         const bool as_stored = int6 && weight_file_find(wf, head_name)->type == DT_Q6_K;
         for (int v = 0; v < r->vocab; v++) {
             float *out = r->head_lowbit + (size_t)v * d;
-            const float *row = emb + (size_t)v * d;
+            const float *row = head + (size_t)v * d;
             if (as_stored)
                 memcpy(out, row, d * sizeof(float));
             else if (int6)
@@ -247,7 +247,7 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
                 int4_row(out, row, (int)d);
         }
     }
-    free(emb);
+    free(head);
     const size_t wide = d > hd ? d : hd;
     r->x = calloc(d, 8), r->xb = calloc(wide, 8), r->xb2 = calloc(wide, 8), r->q = calloc(d, 8);
     r->hb = calloc(hd, 8), r->hb2 = calloc(hd, 8), r->att = calloc(r->seq, 8), r->logits = calloc(r->vocab, 8);
