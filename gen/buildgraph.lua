@@ -4,6 +4,7 @@
 
 package.path = "gen/?.lua;" .. package.path
 local isa_mod = require("isa")
+local model_mod = require("model")
 
 -- Hand-written runtime shared by every model binary and test.
 local runtime = {
@@ -114,11 +115,21 @@ local function features_of(isa)
   return r
 end
 
+-- The descriptions models/NAME.lua builds on (its `base` chain), as
+-- implicit inputs: a change to a base regenerates its variants.
+local function bases_of(name)
+  local own, r = "models/" .. name .. ".lua", {}
+  for _, path in ipairs(model_mod.sources(own)) do
+    if path ~= own then r[#r + 1] = path end
+  end
+  return table.concat(r, " ")
+end
+
 local function model_build(name, isa, dir)
   local isa_features = features_of(isa)
   local isa_flags = isa_mod.cflags(isa, isa_features)
   local gen_files = list({ "kernels.h", "kernels.c", "forward.c", "kernel_tests.c" }, dir .. "/")
-  emit("build %s: gen models/%s.lua | %s %s tuning", gen_files, name, generator_inputs, template_inputs)
+  emit("build %s: gen models/%s.lua | %s %s %s tuning", gen_files, name, bases_of(name), generator_inputs, template_inputs)
   emit("  model = models/%s.lua\n  gen_isa = %s\n  features = %s\n  outdir = %s", name, isa, table.concat(isa_features, " "), dir)
   for _, f in ipairs({ "kernels", "forward", "kernel_tests" }) do
     emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s -iquote tests", dir, f, dir, f, dir, isa_flags, dir)
@@ -138,8 +149,8 @@ for _, name in ipairs(models) do
       test_edge(string.format("kernels-%s-%s", name, isa), dir .. "/kernel_tests", dir .. "/kernel_tests")
     end
   end
-  emit("build tune-%s: tune models/%s.lua | build/rt/libryot.a %s %s\n  model = models/%s.lua\n  gen_isa = %s\n  features = %s",
-    name, name, generator_inputs, template_inputs, name, cfg.isa, table.concat(features_of(cfg.isa), " "))
+  emit("build tune-%s: tune models/%s.lua | build/rt/libryot.a %s %s %s\n  model = models/%s.lua\n  gen_isa = %s\n  features = %s",
+    name, name, bases_of(name), generator_inputs, template_inputs, name, cfg.isa, table.concat(features_of(cfg.isa), " "))
   local dir = "build/" .. name
   emit("build %s/%s: link %s/forward.o %s/kernels.o build/rt/cli.o build/rt/libryot.a", dir, name, dir, dir)
   emit("build %s: phony %s/%s", name, dir, name)
@@ -165,8 +176,8 @@ test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
 local tiny_files = { ["bitnet-tiny"] = "bitnet-tiny", ["bitnet-tiny-int4head"] = "bitnet-tiny",
                      ["bitnet-tiny-int6head"] = "bitnet-tiny", ["bitnet-tiny-untied"] = "bitnet-tiny-untied" }
 for _, file in ipairs({ "bitnet-tiny", "bitnet-tiny-untied" }) do
-  emit("build build/models/%s.gguf: run_bench build/tools/mkmodel models/%s.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/%s.lua --seed 1 -o build/models/%s.gguf 2> build/models/%s.log",
-    file, file, file, file, file)
+  emit("build build/models/%s.gguf: run_bench build/tools/mkmodel models/%s.lua %s\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/%s.lua --seed 1 -o build/models/%s.gguf 2> build/models/%s.log",
+    file, file, bases_of(file), file, file, file)
 end
 for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head", "bitnet-tiny-int6head", "bitnet-tiny-untied" }) do
   local gguf = "build/models/" .. tiny_files[name] .. ".gguf"

@@ -117,8 +117,11 @@ function M.validate(t, path)
   return m
 end
 
--- Load and validate models/NAME.lua (or any path).
-function M.load(path)
+-- The table a description file returns.  With `base = "NAME"` (NAME.lua in
+-- the same folder) it starts from that description: its own fields replace
+-- the base's, and `weights` and `files` are merged key by key, so a variant
+-- states only what differs.  Also returns the files read, base first.
+local function read(path, seen)
   local chunk, err = loadfile(path, "t", {})
   if not chunk then
     if err:match("No such file") or err:match("cannot open") then fail(path, "no such model description") end
@@ -126,7 +129,40 @@ function M.load(path)
   end
   local ok, t = pcall(chunk)
   if not ok then fail(path, tostring(t)) end
-  return M.validate(t, path)
+  if type(t) ~= "table" or t.base == nil then return t, { path } end
+  if not checks.name(t.base) then
+    fail(path, "field 'base' must name a description in the same folder (got " .. show(t.base) .. ")")
+  end
+  local base_path = (path:match("^(.*)/") or ".") .. "/" .. t.base .. ".lua"
+  seen[path] = true
+  if seen[base_path] then fail(path, "field 'base' leads back to " .. base_path) end
+  local okb, base, sources = pcall(read, base_path, seen)
+  if not okb then fail(path, "base '" .. t.base .. "': " .. tostring(base)) end
+  if type(base) ~= "table" then fail(path, "base '" .. t.base .. "' does not return a table") end
+  local merged = {}
+  for k, v in pairs(base) do merged[k] = v end
+  for k, v in pairs(t) do
+    if (k == "weights" or k == "files") and type(v) == "table" and type(base[k]) == "table" then
+      merged[k] = {}
+      for kk, vv in pairs(base[k]) do merged[k][kk] = vv end
+      for kk, vv in pairs(v) do merged[k][kk] = vv end
+    elseif k ~= "base" then
+      merged[k] = v
+    end
+  end
+  sources[#sources + 1] = path
+  return merged, sources
+end
+
+-- Load and validate models/NAME.lua (or any path).
+function M.load(path)
+  return M.validate((read(path, {})), path)
+end
+
+-- The description files models/NAME.lua reads: its bases, then itself.
+function M.sources(path)
+  local _, sources = read(path, {})
+  return sources
 end
 
 return M

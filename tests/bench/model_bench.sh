@@ -21,7 +21,8 @@ field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\": \"\{0,1\}\([^,\"}]*\).*/\1/p"
 
 printf '%-28s %-22s %7s %9s %10s %9s %9s %9s\n' model isa threads decode/s prefill/s "ttft ms" "bw ratio" MB/token
 for name in $models; do
-    gguf=build/models/$(sed -n 's/.*weights = "\([^"]*\.gguf\)".*/\1/p' "models/$name.lua")
+    gguf=build/models/$(lua5.4 -e "package.path = 'gen/?.lua;' .. package.path
+        print(require('model').load('models/$name.lua').files.weights)")
     if [ ! -f "$gguf" ] || [ "$gguf" -ot build/tools/mkmodel ]; then
         echo "making $gguf (synthetic weights, once)"
         build/tools/mkmodel "models/$name.lua" --seed 1 -o "$gguf.tmp" 2> "$gguf.log" || { cat "$gguf.log"; exit 1; }

@@ -51,4 +51,33 @@ t.raises("missing weights file", function() model.load(with({ files = "{}" })) e
 t.raises("missing description", function() model.load("models/nope.lua") end, "models/nope.lua: no such model description")
 local syntax = t.tmpfile("return { dim = }")
 t.raises("syntax error names the file", function() model.load(syntax) end, syntax:gsub("%p", "%%%0"))
+
+-- `base`: a variant starts from another description in its folder
+local v = model.load("models/bitnet-tiny-int6head.lua")
+t.check("variant keeps its base's shape and merges 'weights' key by key",
+  v.name == "bitnet-tiny-int6head" and v.dim == 256 and v.activation == "relu2" and v.weights.linear == "ternary"
+  and v.weights.kv_cache == "f16" and v.weights.output == "int6" and v.files.weights == "bitnet-tiny.gguf")
+local sources = model.sources("models/bitnet-tiny-int6head.lua")
+t.check("sources list the base, then the variant",
+  #sources == 2 and sources[1] == "models/bitnet-tiny.lua" and sources[2] == "models/bitnet-tiny-int6head.lua")
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute("mkdir -p '" .. dir .. "'"))
+local function desc(name, text)
+  local f = assert(io.open(dir .. "/" .. name .. ".lua", "w"))
+  f:write(text)
+  f:close()
+  return dir .. "/" .. name .. ".lua"
+end
+local base_text = io.open(with({})):read("a")
+desc("b", base_text)
+t.check("a variant of a temporary description loads",
+  model.load(desc("v", 'return { base = "b", name = "v", dim = 128 }')).dim == 128)
+t.raises("missing base", function() model.load(desc("m", 'return { base = "nope", name = "m" }')) end,
+  "base 'nope': .*nope.lua: no such model description")
+t.raises("base of the wrong type", function() model.load(desc("w", "return { base = 3 }")) end,
+  "field 'base' must name a description in the same folder")
+desc("c1", 'return { base = "c2" }')
+t.raises("cycle of bases", function() model.load(desc("c2", 'return { base = "c1" }')) end, "leads back to")
+os.execute("rm -rf '" .. dir .. "'")
 t.done()
