@@ -502,10 +502,15 @@ static void {{name}}_decode_range(const struct {{name}}_args *a, unsigned char *
     const {{CT}} *k = a->k + (size_t)h * {{cache_head_stride}}, *v = a->v + (size_t)h * {{cache_head_stride}};
     for (int g = 0; g < {{G}}; g++) {
         const float *src = a->q + (size_t)(h * {{G}} + g) * {{HD}};
-        for (int d = 0; d < {{HDP}}; d++) {
-            qd[g * {{HDP}} + d] = d < {{HD}} ? src[d] * {{score_scale}}f : 0.0f;
+        /* separate loops of fixed length, so they vectorize: this runs per range */
+        for (int d = 0; d < {{HD}}; d++)
+            qd[g * {{HDP}} + d] = src[d] * {{score_scale}}f;
+//@ if HDP > HD then
+        for (int d = {{HD}}; d < {{HDP}}; d++)
+            qd[g * {{HDP}} + d] = 0.0f;
+//@ end
+        for (int d = 0; d < {{HDP}}; d++)
             o[g * {{HDP}} + d] = 0.0f;
-        }
         m[g] = -1e30f;  /* finite, so 2^(m_old - m_new) is 0 rather than NaN */
         attn_store(lsum + g * {{L}}, attn_zero());
     }
