@@ -354,16 +354,17 @@ static inline __attribute__((always_inline)) void {{name}}_gemm_tile(const struc
 #pragma GCC unroll {{gemm_tokens}}
         for (int t = 0; t < nt; t++)
             _mm512_store_si512((void *)(total[t0 + t] + i * 16), acc[i][t]);
-//@ elseif code6 then
+//@ else
     for (int b = 0; b < cols / {{sb}}; b++) {
         const int blk = c0 / {{sb}} + b;
-        __m512i isum[{{gemm_groups}}][{{gemm_tokens}}];  /* the super-block's sums */
+        __m512i bsum[{{gemm_groups}}][{{gemm_tokens}}];  /* the block's integer sums, less {{offset}} * sum(x) */
+//@   if code6 then
 #pragma GCC unroll {{gemm_groups}}
         for (int i = 0; i < ng; i++)
 #pragma GCC unroll {{gemm_tokens}}
             for (int t = 0; t < nt; t++)
-                isum[i][t] = _mm512_setzero_si512();
-        for (int k = 0; k < {{sb // sub}}; k++) {
+                bsum[i][t] = _mm512_setzero_si512();
+        for (int k = 0; k < {{sb // sub}}; k++) {  /* sub-blocks, each times its int8 sub-scale */
             const int sub = blk * {{sb // sub}} + k;
 #pragma GCC unroll {{gemm_groups}}
             for (int i = 0; i < ng; i++)
@@ -378,23 +379,11 @@ static inline __attribute__((always_inline)) void {{name}}_gemm_tile(const struc
 #pragma GCC unroll {{gemm_tokens}}
                 for (int t = 0; t < nt; t++) {
                     const __m512i corr = _mm512_set1_epi32({{offset}} * a->x_sum[t0 + t][sub]);
-                    isum[i][t] = _mm512_add_epi32(isum[i][t], _mm512_mullo_epi32(sc, _mm512_sub_epi32(acc[i][t], corr)));
+                    bsum[i][t] = _mm512_add_epi32(bsum[i][t], _mm512_mullo_epi32(sc, _mm512_sub_epi32(acc[i][t], corr)));
                 }
             }
         }
-#pragma GCC unroll {{gemm_groups}}
-        for (int i = 0; i < ng; i++) {
-            const __m512 d = {{name}}_scale(a->w, g + i, blk);
-#pragma GCC unroll {{gemm_tokens}}
-            for (int t = 0; t < nt; t++) {
-                float *sum = total[t0 + t] + i * 16;
-                _mm512_store_ps(sum, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(isum[i][t]), _mm512_load_ps(sum)));
-            }
-        }
-    }
-//@ else
-    for (int b = 0; b < cols / {{sb}}; b++) {
-        const int blk = c0 / {{sb}} + b;
+//@   else
 #pragma GCC unroll {{gemm_groups}}
         for (int i = 0; i < ng; i++)
 #pragma GCC unroll {{gemm_tokens}}
@@ -402,14 +391,18 @@ static inline __attribute__((always_inline)) void {{name}}_gemm_tile(const struc
                 acc[i][t] = _mm512_setzero_si512();
         {{name}}_micro(acc, buf, a->xq + (size_t)t0 * {{x_stride}}, ng, nt, b * {{sb // 4}}, (b + 1) * {{sb // 4}}, c0);
 #pragma GCC unroll {{gemm_groups}}
+        for (int i = 0; i < ng; i++)
+#pragma GCC unroll {{gemm_tokens}}
+            for (int t = 0; t < nt; t++)
+                bsum[i][t] = _mm512_sub_epi32(acc[i][t], _mm512_set1_epi32({{offset}} * a->x_sum[t0 + t][blk]));
+//@   end
+#pragma GCC unroll {{gemm_groups}}
         for (int i = 0; i < ng; i++) {
             const __m512 d = {{name}}_scale(a->w, g + i, blk);
 #pragma GCC unroll {{gemm_tokens}}
             for (int t = 0; t < nt; t++) {
                 float *sum = total[t0 + t] + i * 16;
-                const __m512i corr = _mm512_set1_epi32({{offset}} * a->x_sum[t0 + t][blk]);
-                _mm512_store_ps(sum, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][t], corr)),
-                                                     _mm512_load_ps(sum)));
+                _mm512_store_ps(sum, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(bsum[i][t]), _mm512_load_ps(sum)));
             }
         }
     }
