@@ -39,6 +39,10 @@ local fields = {
   norm_eps = checks.positive_number,
   rope_theta = checks.positive_number,
   activation = one_of("silu", "relu2"),
+  -- which elements of a head RoPE rotates together: (2i, 2i+1) ("adjacent",
+  -- llama, whose converters permute Q and K into that order) or (i, i +
+  -- head_dim/2) ("neox", the BitNet family as llama.cpp and bitnet.cpp run it)
+  rope_style = one_of("adjacent", "neox"),
   tied_embedding = checks.boolean,
 }
 
@@ -51,6 +55,8 @@ local weight_fields = {
 }
 
 local defaults = { norm_eps = 1e-5, rope_theta = 10000.0, activation = "silu" }
+-- defaults that follow the architecture
+local arch_defaults = { llama = { rope_style = "adjacent" }, bitnet = { rope_style = "neox" } }
 local weight_defaults = { linear = "f32", embedding = "f32", output = "f32", kv_cache = "f32" }
 
 -- Validate a description table; `path` is used in messages.
@@ -62,8 +68,12 @@ function M.validate(t, path)
     end
   end
   local m = {}
+  local arch_ok, arch_want = fields.arch(t.arch)
+  if not arch_ok then fail(path, string.format("field 'arch' must be %s (got %s)", arch_want, show(t.arch))) end
+  local by_arch = arch_defaults[t.arch]
   for k, check in pairs(fields) do
     local v = t[k]
+    if v == nil then v = by_arch[k] end
     if v == nil then v = defaults[k] end
     if v == nil then fail(path, "missing field '" .. k .. "'") end
     local ok, want = check(v)

@@ -151,7 +151,8 @@ function M.plan(model, isa_name, opts)
   end
 
   plan.rmsnorm = add("rmsnorm", string.format("rmsnorm_%d", m.dim), { n = m.dim, eps = m.norm_eps })
-  plan.rope = add("rope", string.format("rope_hd%d", m.head_dim), { head_dim = m.head_dim })
+  plan.rope = add("rope", string.format("rope_%s_hd%d", m.rope_style, m.head_dim),
+    { head_dim = m.head_dim, style = m.rope_style })
   -- the gated activation is the description's choice, never the architecture's
   local gate_kind = ({ silu = "swiglu", relu2 = "relu2_gate" })[m.activation]
   plan.gate_act = add(gate_kind, string.format("%s_%d", gate_kind, m.hidden_dim), { n = m.hidden_dim })

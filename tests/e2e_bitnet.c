@@ -79,6 +79,7 @@ struct layer_ref {
 struct ref {
     int dim, hidden, layers, heads, kv_heads, vocab, seq, head_dim, kv_dim;
     double eps, theta;
+    bool neox;          /* RoPE pairs (i, i + head_dim/2), from the file's architecture */
     struct layer_ref *L;
     float *output_norm;
     int8_t *table;      /* the tied embedding / head, int8 [vocab][dim] */
@@ -196,6 +197,7 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
         return -1;
     r->head_dim = r->dim / r->heads;
     r->kv_dim = r->head_dim * r->kv_heads;
+    r->neox = strcmp(a->s, "llama") != 0;
     const size_t d = r->dim, hd = r->hidden, kv = r->kv_dim;
     r->L = calloc(r->layers, sizeof *r->L);
     for (int l = 0; l < r->layers; l++) {
@@ -308,16 +310,18 @@ static void matvec(double *o, const float *w, const double *x, int rows, int col
     }
 }
 
-/* Rotate adjacent pairs (2i, 2i+1) of each head by pos * theta^(-2i/hs). */
-static void rope(double *vec, int n_heads, int hs, int pos, double theta)
+/* Rotate the pairs of each head by pos * theta^(-2i/hs): (i, i + hs/2) in
+ * the NEOX order llama.cpp and bitnet.cpp use for the BitNet family,
+ * adjacent (2i, 2i+1) for llama (its converters permute Q and K so). */
+static void rope(double *vec, int n_heads, int hs, int pos, double theta, bool neox)
 {
     for (int h = 0; h < n_heads; h++)
         for (int i = 0; i < hs / 2; i++) {
             const double angle = pos * pow(theta, -2.0 * i / hs), c = cos(angle), s = sin(angle);
-            double *p = vec + h * hs + 2 * i;
-            const double v0 = p[0], v1 = p[1];
-            p[0] = v0 * c - v1 * s;
-            p[1] = v0 * s + v1 * c;
+            double *re = vec + h * hs + (neox ? i : 2 * i), *im = neox ? re + hs / 2 : re + 1;
+            const double v0 = *re, v1 = *im;
+            *re = v0 * c - v1 * s;
+            *im = v0 * s + v1 * c;
         }
 }
 
@@ -337,8 +341,8 @@ static double *ref_forward(struct ref *r, int token, int pos)
         matvec(r->q, L->wq, r->xb, d, d);
         matvec(k, L->wk, r->xb, kv, d);
         matvec(v, L->wv, r->xb, kv, d);
-        rope(r->q, r->heads, hs, pos, r->theta);
-        rope(k, r->kv_heads, hs, pos, r->theta);
+        rope(r->q, r->heads, hs, pos, r->theta, r->neox);
+        rope(k, r->kv_heads, hs, pos, r->theta, r->neox);
         for (int i = 0; i < kv; i++) {  /* the cache holds f16 */
             k[i] = f16_to_f32(f32_to_f16((float)k[i]));
             v[i] = f16_to_f32(f32_to_f16((float)v[i]));

@@ -34,6 +34,12 @@ t.raises("missing field", function() model.load(with({ dim = false })) end, "mis
 t.raises("wrong type", function() model.load(with({ dim = '"64"' })) end, "field 'dim' must be a positive integer")
 t.raises("negative", function() model.load(with({ n_layers = "-1" })) end, "field 'n_layers' must be")
 t.raises("unknown arch", function() model.load(with({ arch = '"gpt"' })) end, "field 'arch' must be one of")
+t.check("rope_style follows the architecture", model.load(with({})).rope_style == "adjacent"
+  and model.load(with({ arch = '"bitnet"' })).rope_style == "neox"
+  and model.load("models/bitnet-tiny.lua").rope_style == "neox")
+t.check("rope_style may be stated", model.load(with({ rope_style = '"neox"' })).rope_style == "neox")
+t.raises("bad rope_style", function() model.load(with({ rope_style = '"gptj"' })) end,
+  "field 'rope_style' must be one of adjacent, neox")
 t.raises("unknown field", function() model.load(with({ dimm = "3" })) end, "unknown field 'dimm'")
 t.raises("heads must divide dim", function() model.load(with({ n_heads = "7" })) end, "must divide 'dim'")
 t.raises("kv heads must divide heads", function() model.load(with({ n_kv_heads = "3" })) end, "must divide 'n_heads'")
