@@ -4,7 +4,9 @@
  *   NAME -m WEIGHTS [-z TOKENIZER] -p PROMPT -n STEPS -t THREADS
  *        --temp T --top-p P --top-k K --seed S | --info | --help
  *   NAME --bench [-p PROMPT -n STEPS | --prompt-tokens N --gen-tokens M]
- *        prints one JSON object of speed figures instead of text */
+ *        prints one JSON object of speed figures instead of text
+ *   NAME --perplexity FILE [-c CTX] [--ppl-stride S]
+ *        scores a text file as llama.cpp's perplexity tool does (JSON) */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -20,7 +22,9 @@
 #include "bandwidth.h"
 #include "cpu.h"
 #include "error.h"
+#include "file.h"
 #include "model.h"
+#include "perplexity.h"
 #include "sampler.h"
 #include "sched.h"
 #include "tensor.h"
@@ -37,6 +41,8 @@ struct options {
     unsigned long long seed;
     bool info, bench;
     int prompt_tokens;  /* --bench with synthetic tokens instead of -p */
+    const char *perplexity;  /* text file to score */
+    int ppl_ctx, ppl_stride;
 };
 
 /* The data folder: $RYOT_DATA, else the one ./configure chose. */
@@ -64,6 +70,11 @@ static void usage(FILE *f, const char *prog)
             "  --bench       print speed figures as JSON instead of text (greedy, never stops early)\n"
             "  --prompt-tokens N, --gen-tokens M\n"
             "                with --bench: N synthetic prompt tokens (no tokenizer needed), M generated\n"
+            "  --perplexity FILE\n"
+            "                perplexity of a text file, as llama.cpp's perplexity tool computes it (JSON)\n"
+            "  -c N          with --perplexity: tokens per chunk (default: 512, at most the context)\n"
+            "  --ppl-stride S\n"
+            "                with --perplexity: a chunk every S tokens, scoring its last S (default: 0, chunks)\n"
             "  -h, --help    this text\n",
             prog, data_dir(), mi->default_weights,
             mi->default_tokenizer[0] ? data_dir() : "the vocabulary inside a GGUF file",
@@ -106,8 +117,9 @@ static void parse(int argc, char **argv, struct options *o)
         }
         if (a[0] != '-')
             ryot_die("unexpected argument '%s' (see --help)", a);
-        static const char *const with_value[] = { "-m", "-z", "-p", "-n", "-t", "--temp", "--top-p",
-                                                  "--top-k", "--seed", "--prompt-tokens", "--gen-tokens" };
+        static const char *const with_value[] = { "-m", "-z", "-p", "-n", "-t", "--temp", "--top-p", "--top-k",
+                                                  "--seed", "--prompt-tokens", "--gen-tokens", "--perplexity",
+                                                  "-c", "--ppl-stride" };
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(a, with_value[k]);
@@ -125,10 +137,19 @@ static void parse(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "--temp")) o->temperature = parse_float(a, v, 0.0f, 100.0f);
         else if (!strcmp(a, "--top-p")) o->top_p = parse_float(a, v, 1e-6f, 1.0f);
         else if (!strcmp(a, "--top-k")) o->top_k = (int)parse_int(a, v, 0, INT_MAX);
+        else if (!strcmp(a, "--perplexity")) o->perplexity = v;
+        else if (!strcmp(a, "-c")) o->ppl_ctx = (int)parse_int(a, v, 4, model_info()->seq_len);
+        else if (!strcmp(a, "--ppl-stride")) o->ppl_stride = (int)parse_int(a, v, 1, model_info()->seq_len - 1);
         else o->seed = (unsigned long long)parse_int(a, v, 0, LONG_MAX);
     }
     if (o->prompt_tokens && !o->bench)
         ryot_die("--prompt-tokens goes with --bench");
+    if ((o->ppl_ctx || o->ppl_stride) && !o->perplexity)
+        ryot_die("-c and --ppl-stride go with --perplexity");
+    if (o->perplexity && o->bench)
+        ryot_die("--perplexity and --bench are separate runs");
+    if (!o->ppl_ctx)
+        o->ppl_ctx = model_info()->seq_len < 512 ? model_info()->seq_len : 512;
     if (o->bench)
         o->temperature = 0;  /* greedy: figures must not depend on the seed */
 }
@@ -178,6 +199,7 @@ struct session {
     struct sampler sampler;
     int *tokens;  /* prompt, then room for the context */
     int n_prompt;
+    char *text;   /* --perplexity: the file's text */
     double *token_s;  /* per generated token, for latency percentiles */
 };
 
@@ -203,10 +225,17 @@ static void setup(struct session *ss, struct options *o)
     }
 
     /* Tokenize first: a bad prompt is an error before any heavy lifting. */
-    /* a prompt never needs more tokens than bytes + BOS, so encoding cannot
+    const char *text = o->prompt;
+    if (o->perplexity) {
+        size_t size;
+        if (!(text = ss->text = file_read_all(o->perplexity, "text file", (size_t)1 << 30, &size)))
+            ryot_die("%s", ryot_last_error());
+        if (strlen(text) != size)
+            ryot_die("%s: contains a NUL byte at offset %zu: not a text file", o->perplexity, strlen(text));
+    }
+    /* a text never needs more tokens than bytes + BOS, so encoding cannot
      * run out of room and an over-long prompt is reported against the context */
-    const size_t max_tokens = (size_t)mi->seq_len + 1 > strlen(o->prompt) + 2 ? (size_t)mi->seq_len + 1
-                                                                                : strlen(o->prompt) + 2;
+    const size_t max_tokens = (size_t)mi->seq_len + 1 > strlen(text) + 2 ? (size_t)mi->seq_len + 1 : strlen(text) + 2;
     ss->tokens = malloc(sizeof(int) * max_tokens);
     ss->token_s = malloc(sizeof(double) * ((size_t)mi->seq_len + 1));
     if (!ss->tokens || !ss->token_s)
@@ -218,14 +247,14 @@ static void setup(struct session *ss, struct options *o)
         for (int i = 0; i < ss->n_prompt; i++)  /* any valid ids: speed does not depend on them */
             ss->tokens[i] = (int)((i * 7919u + 1) % (unsigned)mi->vocab_size);
     } else {
-        ss->n_prompt = tokenizer_encode(&ss->tok, o->prompt, true, false, ss->tokens, (int)max_tokens);
+        ss->n_prompt = tokenizer_encode(&ss->tok, text, true, false, ss->tokens, (int)max_tokens);
         if (ss->n_prompt < 0)
-            ryot_die("prompt: %s", ryot_last_error());
-        if (ss->n_prompt >= mi->seq_len)
+            ryot_die("%s: %s", o->perplexity ? o->perplexity : "prompt", ryot_last_error());
+        if (ss->n_prompt >= mi->seq_len && !o->perplexity)
             ryot_die("the prompt is %d tokens but the context holds %d (with room for at least one more)",
                      ss->n_prompt, mi->seq_len);
     }
-    if (o->steps > mi->seq_len - ss->n_prompt)
+    if (o->steps > mi->seq_len - ss->n_prompt && !o->perplexity)
         ryot_die("prompt (%d tokens) + -n %d exceeds the context of %d tokens; use -n %d or less", ss->n_prompt,
                  o->steps, mi->seq_len, mi->seq_len - ss->n_prompt);
 
@@ -248,6 +277,7 @@ static void teardown(struct session *ss)
     weight_file_close(&ss->wf);
     free(ss->tokens);
     free(ss->token_s);
+    free(ss->text);
 }
 
 /* Prefill the prompt, then sample up to `steps` tokens; `on_token` (may be
@@ -337,6 +367,20 @@ static void run_bench(struct session *ss, const struct options *o)
            read_bw / 1e9, decode_bw / read_bw);
 }
 
+static void run_perplexity(struct session *ss, const struct options *o)
+{
+    const double t0 = now_s();
+    struct perplexity_result r;
+    if (perplexity(ss->model, ss->tokens, ss->n_prompt, o->ppl_ctx, o->ppl_stride, ss->tok.bos, true, stderr, &r) != 0)
+        ryot_die("%s", ryot_last_error());
+    const double seconds = now_s() - t0;
+    fprintf(stderr, "Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_err);
+    printf("{\"bench\": \"perplexity\", \"model\": \"%s\", \"isa\": \"%s\", \"threads\": %d, \"text_tokens\": %d, "
+           "\"ctx\": %d, \"stride\": %d, \"chunks\": %d, \"scored_tokens\": %d, \"ppl\": %.6f, \"ppl_err\": %.6f, "
+           "\"seconds\": %.2f}\n", ss->mi->name, ss->mi->isa, o->threads, ss->n_prompt, o->ppl_ctx, o->ppl_stride,
+           r.chunks, r.scored, r.ppl, r.ppl_err, seconds);
+}
+
 int main(int argc, char **argv)
 {
     ryot_set_program_name(argv[0]);
@@ -350,6 +394,8 @@ int main(int argc, char **argv)
     setup(&ss, &o);
     if (o.bench)
         run_bench(&ss, &o);
+    else if (o.perplexity)
+        run_perplexity(&ss, &o);
     else
         run_text(&ss, &o);
     teardown(&ss);

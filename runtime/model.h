@@ -43,4 +43,11 @@ size_t model_weight_bytes_per_token(const struct model *m);
  * the logits of the last one (vocab_size floats, owned by the model). */
 float *model_forward(struct model *m, const int *tokens, int n, int pos);
 
+/* Run tokens as model_forward does, and hand the logits of token i to
+ * each(ctx, i, logits) for every i >= first, in order (the logits are the
+ * model's, valid during the call).  For scoring text (perplexity).
+ * 0, or -1 with ryot_last_error() on a context overflow. */
+int model_forward_each(struct model *m, const int *tokens, int n, int pos, int first,
+                       void (*each)(void *ctx, int i, const float *logits), void *ctx);
+
 #endif

@@ -72,5 +72,19 @@ expect "invalid UTF-8 in the prompt" "UTF-8" "$bin" -m "$ckpt" -z "$tok" -p "$(p
 expect "prompt longer than the context" "context" "$bin" -m "$ckpt" -z "$tok" -p "$long_prompt"
 expect "prompt plus -n beyond the context" "exceeds the context" "$bin" -m "$ckpt" -z "$tok" -p "hi" -n 600
 
+printf 'Once upon a time' > "$tmp/short.txt"
+printf 'text \000 with a NUL' > "$tmp/nul.txt"
+printf 'bad \377 byte' > "$tmp/badutf8.txt"
+mkfifo "$tmp/fifo.txt"
+expect "perplexity of a missing file" "nope\.txt.*cannot open" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/nope.txt"
+expect "perplexity of a directory" "is a directory" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/empty"
+expect "perplexity of a FIFO" "fifo\.txt: not a regular file" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/fifo.txt"
+expect "perplexity of a text with a NUL byte" "nul\.txt: contains a NUL byte" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/nul.txt"
+expect "perplexity of invalid UTF-8" "badutf8\.txt: invalid UTF-8" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/badutf8.txt"
+expect "perplexity of a text shorter than two chunks" "needs at least 1024" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/short.txt"
+expect "perplexity context beyond the model's" "-c expects an integer in \[4, 512\]" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/short.txt" -c 513
+expect "-c without --perplexity" "go with --perplexity" "$bin" -m "$ckpt" -z "$tok" -c 64
+expect "perplexity stride as large as the context" "stride 64 must be in \[1, 64\)" "$bin" -m "$ckpt" -z "$tok" --perplexity "$tmp/short.txt" -c 64 --ppl-stride 64
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

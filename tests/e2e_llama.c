@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "malloc_count.h"
 #include "model.h"
+#include "perplexity.h"
 #include "sched.h"
 #include "tensor.h"
 
@@ -179,6 +180,50 @@ static float max_diff(const float *a, const float *b, int n)
     return worst;
 }
 
+/* model_forward_each's callback: position i's logits against the
+ * reference's, which must come in order from `next`. */
+struct each_check {
+    float *want;  /* [positions][vocab] */
+    int vocab, next;
+    float worst;
+};
+
+static void check_each(void *ctx, int i, const float *logits)
+{
+    struct each_check *c = ctx;
+    if (i != c->next++) {
+        c->worst = INFINITY;
+        return;
+    }
+    const float d = max_diff(logits, c->want + (size_t)i * c->vocab, c->vocab);
+    if (!(d <= c->worst))
+        c->worst = d;
+}
+
+/* Perplexity as llama.cpp defines it (runtime/perplexity.h), from the
+ * reference's logits: chunks of ctx from an empty context (BOS first unless
+ * striding), the cost of positions first..ctx-2. */
+static double ref_perplexity(struct ref *r, const int *tokens, int n, int ctx, int stride)
+{
+    const int chunks = stride ? (n - ctx + stride - 1) / stride : n / ctx, first = stride ? ctx - stride - 1 : ctx / 2;
+    double nll = 0;
+    int count = 0;
+    for (int k = 0; k < chunks; k++) {
+        const int *chunk = tokens + (stride ? k * stride : k * ctx);
+        for (int pos = 0; pos + 1 < ctx; pos++) {
+            const float *logits = ref_forward(r, pos == 0 && !stride ? 1 : chunk[pos], pos);
+            if (pos < first)
+                continue;
+            double sum = 0;
+            for (int v = 0; v < r->vocab; v++)
+                sum += exp((double)logits[v]);
+            nll += log(sum) - logits[chunk[pos + 1]];
+            count++;
+        }
+    }
+    return exp(nll / count);
+}
+
 static int run(const char *checkpoint, int threads, int *passed, int *failed)
 {
     struct ref ref;
@@ -229,12 +274,15 @@ static int run(const char *checkpoint, int threads, int *passed, int *failed)
     decode_ok ? (*passed)++ : (*failed)++;
 
     /* prefill: the reference's greedy tokens 0..99 in one call, then compare
-     * the last logits with the reference's at that position */
+     * the last logits with the reference's at that position, and the logits
+     * of every position (model_forward_each, as perplexity reads them) */
     enum { PREFILL = 100 };
     int prompt[PREFILL];
+    struct each_check each = { .want = malloc(sizeof(float) * PREFILL * mi->vocab_size), .vocab = mi->vocab_size };
     prompt[0] = 1;
     for (int pos = 0; pos < PREFILL; pos++) {
         const float *want = ref_forward(&ref, prompt[pos], pos);
+        memcpy(each.want + (size_t)pos * mi->vocab_size, want, sizeof(float) * mi->vocab_size);
         if (pos + 1 < PREFILL)
             prompt[pos + 1] = argmax(want, mi->vocab_size);
     }
@@ -244,6 +292,36 @@ static int run(const char *checkpoint, int threads, int *passed, int *failed)
     printf("%s %d threads: prefill of %d tokens in one call, max logit difference %.3g\n",
            prefill_ok ? "ok  " : "FAIL", threads, PREFILL, d);
     prefill_ok ? (*passed)++ : (*failed)++;
+    enum { FIRST = 37 };
+    each.next = FIRST;
+    const int each_rc = model_forward_each(m, prompt, PREFILL, 0, FIRST, check_each, &each);
+    const int each_ok = each_rc == 0 && each.next == PREFILL && each.worst <= tolerance;
+    printf("%s %d threads: logits of positions %d..%d of a %d-token prefill, max difference %.3g%s\n",
+           each_ok ? "ok  " : "FAIL", threads, FIRST, PREFILL - 1, PREFILL, each.worst,
+           each.next == PREFILL ? "" : " (positions missing or out of order)");
+    each_ok ? (*passed)++ : (*failed)++;
+    free(each.want);
+
+    /* perplexity of 3 chunks of 64 tokens and a bit, by chunks and with a
+     * stride: the reference's greedy text with every fifth token replaced */
+    enum { PPL_CTX = 64, PPL_TOKENS = 3 * PPL_CTX + 17, PPL_STRIDE = 24 };
+    int text[PPL_TOKENS];
+    text[0] = 1;
+    for (int i = 0; i + 1 < PPL_TOKENS; i++)
+        text[i + 1] = i % 5 == 4 ? (int)((i * 7919u + 3) % (unsigned)mi->vocab_size)
+                                 : argmax(ref_forward(&ref, text[i], i), mi->vocab_size);
+    for (int stride = 0; stride <= PPL_STRIDE; stride += PPL_STRIDE) {
+        struct perplexity_result r;
+        const double want = ref_perplexity(&ref, text, PPL_TOKENS, PPL_CTX, stride);
+        const int rc = perplexity(m, text, PPL_TOKENS, PPL_CTX, stride, 1, true, NULL, &r);
+        const int chunks = stride ? (PPL_TOKENS - PPL_CTX + stride - 1) / stride : PPL_TOKENS / PPL_CTX;
+        const int scored = chunks * (stride ? stride : PPL_CTX - 1 - PPL_CTX / 2);
+        const int ok = rc == 0 && r.chunks == chunks && r.scored == scored && fabs(r.ppl - want) <= 1e-4 * want;
+        printf("%s %d threads: perplexity of %d tokens, chunks of %d, stride %d: %.6f (reference %.6f), %d chunks, "
+               "%d tokens scored\n", ok ? "ok  " : "FAIL", threads, PPL_TOKENS, PPL_CTX, stride, rc == 0 ? r.ppl : NAN,
+               want, rc == 0 ? r.chunks : 0, rc == 0 ? r.scored : 0);
+        ok ? (*passed)++ : (*failed)++;
+    }
 
     sched_destroy(sched);
     arena_destroy(&arena);

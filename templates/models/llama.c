@@ -541,8 +541,12 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
         {{plan.linear.w2.name}}(m->sched, m->xb, {{weights("L->w2")}}, {{input("w2_in", m.hidden_dim)}}, n);
         {{plan.residual_add.name}}(x, m->xb, n);
     }
-    /* logits of the last token only */
-    {{plan.rmsnorm.name}}(m->xb, x + (size_t)(n - 1) * DIM, m->output_norm, 1);
+}
+
+/* Logits (m->logits) of row `row` of the last chunk's residual stream. */
+static void head(struct model *m, int row)
+{
+    {{plan.rmsnorm.name}}(m->xb, m->x + (size_t)row * DIM, m->output_norm, 1);
 //@ if head_lowbit then
     {{plan.quantize_act[m.dim].name}}(m->xq_dim, m->xs_dim, m->xb, 1);
     {{plan.linear.output.name}}(m->sched, m->logits, m->output.data, m->xq_dim, m->xs_dim, 1);
@@ -554,14 +558,39 @@ static void forward_chunk(struct model *m, const int *tokens, int n, int pos)
 //@ end
 }
 
+static bool fits(int n, int pos)
+{
+    if (n >= 1 && pos >= 0 && pos + n <= SEQ_LEN)
+        return true;
+    ryot_fail("context overflow: %d tokens at position %d do not fit model %s's context of %d", n, pos, info.name,
+              SEQ_LEN);
+    return false;
+}
+
 float *model_forward(struct model *m, const int *tokens, int n, int pos)
 {
-    if (n < 1 || pos < 0 || pos + n > SEQ_LEN) {
-        ryot_fail("context overflow: %d tokens at position %d do not fit model %s's context of %d", n, pos, info.name,
-                  SEQ_LEN);
+    if (!fits(n, pos))
         return NULL;
-    }
-    for (int done = 0; done < n; done += CHUNK)
-        forward_chunk(m, tokens + done, n - done < CHUNK ? n - done : CHUNK, pos + done);
+    int done = 0;
+    for (; n - done > CHUNK; done += CHUNK)
+        forward_chunk(m, tokens + done, CHUNK, pos + done);
+    forward_chunk(m, tokens + done, n - done, pos + done);
+    head(m, n - done - 1);
     return m->logits;
+}
+
+int model_forward_each(struct model *m, const int *tokens, int n, int pos, int first,
+                       void (*each)(void *ctx, int i, const float *logits), void *ctx)
+{
+    if (!fits(n, pos))
+        return -1;
+    for (int done = 0; done < n; done += CHUNK) {
+        const int len = n - done < CHUNK ? n - done : CHUNK;
+        forward_chunk(m, tokens + done, len, pos + done);
+        for (int row = first > done ? first - done : 0; row < len; row++) {
+            head(m, row);
+            each(ctx, done + row, m->logits);
+        }
+    }
+    return 0;
 }
