@@ -294,6 +294,16 @@ bench_edge("models", "tests/bench/model_bench.sh", "tests/bench/model_bench.sh b
   .. "build/bitnet-b1.58-2b-4t-int8head/bitnet-b1.58-2b-4t-int8head "
   .. "build/bitnet-b1.58-2b-4t-int4head/bitnet-b1.58-2b-4t-int4head build/bitnet-b1.58-large/bitnet-b1.58-large")
 
+-- Perplexity of stories260K's lossy variants (tests/bench/quality_bench.sh).
+do
+  local deps = { "tests/bench/quality_bench.sh", "tests/data/stories.txt" }
+  for _, name in ipairs({ "stories260k", "stories260k-int8head", "stories260k-int6head", "stories260k-int4head",
+                          "stories260k-int4-lut-i16", "stories260k-int4-lut-i8" }) do
+    deps[#deps + 1] = string.format("build/%s/%s", name, name)
+  end
+  bench_edge("quality", "tests/bench/quality_bench.sh", table.concat(deps, " "))
+end
+
 -- The main job: the default model on its default prompt, or a synthetic
 -- model at a real shape when the data folder lacks it.
 emit("build run: run_bench tests/run-main.sh build/stories260k/stories260k build/bitnet-b1.58-large/bitnet-b1.58-large build/tools/mkmodel\n  name = main\n  cmd = tests/run-main.sh $data")

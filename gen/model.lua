@@ -54,6 +54,16 @@ local weight_fields = {
   kv_cache = one_of("f32", "f16"),
 }
 
+-- Optional `kernels.linear`: pins the low-bit linear layers' kernel variant
+-- (for quality experiments; otherwise the tuning database or the ISA's
+-- defaults choose, gen/plan.lua).
+local linear_kernel_fields = {
+  family = one_of("mad", "lut"),
+  encoding = one_of("code2", "code4", "trit5"),
+  table = one_of("i16", "i8"),
+  g = one_of(1, 2, 4, 8),
+}
+
 local defaults = { norm_eps = 1e-5, rope_theta = 10000.0, activation = "silu" }
 -- defaults that follow the architecture
 local arch_defaults = { llama = { rope_style = "adjacent" }, bitnet = { rope_style = "neox" } }
@@ -63,7 +73,8 @@ local weight_defaults = { linear = "f32", embedding = "f32", output = "f32", kv_
 function M.validate(t, path)
   if type(t) ~= "table" then fail(path, "must return a table") end
   for k in pairs(t) do
-    if fields[k] == nil and k ~= "weights" and k ~= "files" and k ~= "description" and k ~= "prompt" then
+    if fields[k] == nil and k ~= "weights" and k ~= "files" and k ~= "description" and k ~= "prompt"
+       and k ~= "kernels" then
       fail(path, "unknown field '" .. tostring(k) .. "'")
     end
   end
@@ -92,6 +103,30 @@ function M.validate(t, path)
     local ok, want = check(v)
     if not ok then fail(path, string.format("field 'weights.%s' must be %s (got %s)", k, want, show(v))) end
     m.weights[k] = v
+  end
+  local kernels = t.kernels or {}
+  if type(kernels) ~= "table" then fail(path, "field 'kernels' must be a table") end
+  for k in pairs(kernels) do
+    if k ~= "linear" then fail(path, "unknown field 'kernels." .. tostring(k) .. "' (known: linear)") end
+  end
+  local pinned = kernels.linear or {}
+  if type(pinned) ~= "table" then fail(path, "field 'kernels.linear' must be a table") end
+  m.kernels = { linear = {} }
+  for k, v in pairs(pinned) do
+    local check = linear_kernel_fields[k]
+    if not check then fail(path, "unknown field 'kernels.linear." .. tostring(k) .. "'") end
+    local ok, want = check(v)
+    if not ok then fail(path, string.format("field 'kernels.linear.%s' must be %s (got %s)", k, want, show(v))) end
+    m.kernels.linear[k] = v
+  end
+  if next(m.kernels.linear) and not ({ ternary = 1, int2 = 1, int4 = 1 })[m.weights.linear] then
+    fail(path, "'kernels.linear' pins a low-bit kernel: 'weights.linear' must be ternary, int2 or int4")
+  end
+  if (pinned.table or pinned.g) and pinned.family ~= "lut" then
+    fail(path, "'kernels.linear' table and g are LUT parameters: they need family = \"lut\"")
+  end
+  if pinned.encoding and pinned.family ~= "mad" then
+    fail(path, "'kernels.linear.encoding' is a MAD parameter: it needs family = \"mad\"")
   end
   local files = t.files or {}
   if type(files) ~= "table" then fail(path, "field 'files' must be a table") end

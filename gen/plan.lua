@@ -109,16 +109,22 @@ function M.plan(model, isa_name, opts)
   -- A low-bit layer: the variant (LUT or MAD, encoding) is `variant` when
   -- given, else the tuning database's measured choice for this shape
   -- (gen/isa.lua `choices`), else the ISA's default.
-  local function lowbit_linear(rows, cols, wtype, variant)
+  local function lowbit_linear(rows, cols, wtype, variant, pinned)
     variant = variant or opts.tuning and opts.tuning:lookup("lowbit." .. wtype, { rows = rows, cols = cols }, opts.features)
     local shape = lowbit.shape(isa, opts.features, wtype, rows, cols, variant)
     local k = add("linear_" .. shape.family, lowbit.name(wtype, shape.family, rows, cols), shape)
+    for key, v in pairs(pinned or {}) do k.params[key] = v end
     lowbit.derive(k.params)
     return k
   end
   local function linear(rows, cols)
     local wtype = m.weights.linear
-    if lowbit.wtypes[wtype] then return lowbit_linear(rows, cols, wtype) end
+    if lowbit.wtypes[wtype] then
+      -- the description's pinned variant (kernels.linear) wins over tuning
+      local pinned = m.kernels.linear
+      local variant = next(pinned) and { family = pinned.family, encoding = pinned.encoding } or nil
+      return lowbit_linear(rows, cols, wtype, variant, { table = pinned.table, g = pinned.g })
+    end
     return add("linear_" .. wtype, string.format("linear_%s_%dx%d", wtype, rows, cols), { rows = rows, cols = cols })
   end
   plan.linear.wq = linear(m.dim, m.dim)

@@ -295,9 +295,10 @@ typedef void (*lowbit_pair_kernel)(struct sched *s, float *restrict out_a, const
                                    const float *restrict x_scale, int n);
 
 /* fn's _pair on two matrices (one parallel loop when decoding) gives bit for
- * bit what fn gives on each, for 1 token and a few. */
-static int lowbit_check_pair(const char *name, lowbit_kernel fn, lowbit_pair_kernel pair, const char *layout,
-                             int x_stride)
+ * bit what fn gives on each, for 1 token and a few.  (inline: a model whose
+ * low-bit layers are all LUT kernels has no pairs to check.) */
+static inline int lowbit_check_pair(const char *name, lowbit_kernel fn, lowbit_pair_kernel pair, const char *layout,
+                                    int x_stride)
 {
     struct pack_layout l;
     if (pack_layout_parse(layout, &l) != 0)

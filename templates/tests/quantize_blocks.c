@@ -4,8 +4,8 @@ static int test_{{name}}(void)
     float x[TOKENS * N], scale[TOKENS * (STRIDE / BLOCK)];
     int8_t q[TOKENS * STRIDE];
     fill(x, TOKENS * N);
-    for (int i = 0; i < BLOCK; i++)
-        x[i] = 0.0f;  /* an all-zero block must give zero codes and scale */
+    for (int i = 0; i < BLOCK && i < N; i++)
+        x[i] = 0.0f;  /* an all-zero block (of the first token) must give zero codes and scale */
     if (N > BLOCK + 1)
         x[BLOCK + 1] = -4.0f;  /* a block whose absmax is negative */
     memset(q, 0x55, sizeof q);

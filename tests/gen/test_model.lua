@@ -40,6 +40,19 @@ t.check("rope_style follows the architecture", model.load(with({})).rope_style =
 t.check("rope_style may be stated", model.load(with({ rope_style = '"neox"' })).rope_style == "neox")
 t.raises("bad rope_style", function() model.load(with({ rope_style = '"gptj"' })) end,
   "field 'rope_style' must be one of adjacent, neox")
+t.check("kernels.linear pins a variant", model.load(with({ weights = '{ linear = "int4" }',
+  kernels = '{ linear = { family = "lut", table = "i8", g = 2 } }' })).kernels.linear.table == "i8")
+t.raises("kernels.linear on f32 layers", function()
+  model.load(with({ kernels = '{ linear = { family = "lut" } }' }))
+end, "'kernels.linear' pins a low%-bit kernel")
+t.raises("bad kernels.linear value", function()
+  model.load(with({ weights = '{ linear = "int4" }', kernels = '{ linear = { family = "lut", table = "i4" } }' }))
+end, "field 'kernels.linear.table' must be one of i16, i8")
+t.raises("LUT table without the LUT family", function()
+  model.load(with({ weights = '{ linear = "int4" }', kernels = '{ linear = { table = "i8" } }' }))
+end, "table and g are LUT parameters")
+t.raises("unknown kernels field", function() model.load(with({ kernels = '{ attention = {} }' })) end,
+  "unknown field 'kernels.attention'")
 t.raises("unknown field", function() model.load(with({ dimm = "3" })) end, "unknown field 'dimm'")
 t.raises("heads must divide dim", function() model.load(with({ n_heads = "7" })) end, "must divide 'dim'")
 t.raises("kv heads must divide heads", function() model.load(with({ n_kv_heads = "3" })) end, "must divide 'n_heads'")

@@ -22,6 +22,16 @@ for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
     and names.linear_f32_512x64)
 end
 
+-- A description's kernels.linear pins the low-bit variant over the ISA's default.
+local lut_i8 = model.load("models/stories260k-int4-lut-i8.lua")
+for _, isa in ipairs({ "scalar", "avx2", "avx512" }) do
+  local p = plan_mod.plan(lut_i8, isa)
+  t.check(isa .. " pinned LUT with i8 tables", p.linear.wq.kind == "linear_lut" and p.linear.wq.params.table == "i8"
+    and p.linear.w2.params.table == "i8" and p.linear.w2.params.layout:match(" table=i8$") ~= nil)
+  local d = plan_mod.plan(model.load("models/stories260k-int4-lut-i16.lua"), isa)
+  t.check(isa .. " pinned LUT with i16 tables", d.linear.wq.kind == "linear_lut" and d.linear.wq.params.table == "i16")
+end
+
 -- The key covers template sources: copy the tree, change one template, compare.
 local tmp = os.tmpname()
 os.remove(tmp)
