@@ -9,7 +9,7 @@ local model_mod = require("model")
 -- Hand-written runtime shared by every model binary and test.
 local runtime = {
   "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
-  "tokenizer", "sampler", "bind", "pack", "bandwidth", "gguf_write", "file", "perplexity",
+  "tokenizer", "sampler", "bind", "pack", "bandwidth", "gguf_write", "file", "perplexity", "chat",
 }
 
 -- Runtime tests (tests/runtime/NAME.c): sanitizer flavour, arguments, extra
@@ -27,6 +27,7 @@ local runtime_tests = {
   { name = "test_gguf", flavor = "asan", args = "$data" },
   { name = "test_quant", flavor = "asan" },
   { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
+  { name = "test_chat", flavor = "asan" },
   { name = "test_mkmodel", flavor = "asan", args = "build/tools/mkmodel gen", deps = "build/tools/mkmodel" },
 }
 
