@@ -193,6 +193,35 @@ end
 test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",
   "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh")
 
+-- Mutants (tests/mutants.lua): broken templates the tests must reject,
+-- generated for the scalar ISA by tests/mutate.lua from a mutated copy.
+for _, mu in ipairs(dofile("tests/mutants.lua")) do
+  local dir = "build/mutants/" .. mu.name
+  emit("build %s: gen_script tests/mutate.lua | tests/mutants.lua models/%s.lua %s %s %s\n  script = tests/mutate.lua\n  args = %s %s",
+    list({ "kernels.h", "kernels.c", "forward.c", "kernel_tests.c" }, dir .. "/"), mu.model, bases_of(mu.model),
+    generator_inputs, template_inputs, mu.name, dir)
+  for _, f in ipairs({ "kernels", "forward", "kernel_tests" }) do
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = -iquote %s -iquote tests", dir, f, dir, f, dir, dir)
+  end
+  local exe, args = dir .. "/kernel_tests", ""
+  if mu.test == "kernels" then
+    emit("build %s: link %s/kernel_tests.o %s/kernels.o build/rt/libryot.a", exe, dir, dir)
+  else
+    local e2e = mu.model == "stories260k" and "e2e_llama" or "e2e_bitnet"
+    exe, args = dir .. "/" .. e2e, " " .. mu.input
+    emit("build %s.o: cc tests/%s.c || %s/kernels.h\n  extra = -iquote %s -iquote tests/runtime", exe, e2e, dir, dir)
+    if e2e == "e2e_llama" then
+      emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/malloc_count.o build/rt/libryot.a\n  extra = %s",
+        exe, exe, dir, dir, wrap_mallocs)
+    else
+      emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
+    end
+  end
+  local inputs = mu.input and mu.input:match("^build/") and " " .. mu.input or ""
+  test_edge("mutant-" .. mu.name, "tests/expect-fail '" .. mu.expect:gsub("%$", "$$$$") .. "' " .. exe .. args,
+    exe .. " tests/expect-fail" .. inputs)
+end
+
 -- Runtime tests.
 for flavor, opt in pairs(flavors) do
   emit("build build/%s/malloc_count.o: cc tests/runtime/malloc_count.c\n  opt = %s", flavor, opt)

@@ -7,7 +7,9 @@
  * is loaded and validated by the generator's own gen/model.lua (found by
  * walking up from the description, or --gen DIR).  The file follows
  * llama.cpp's conventions (tensor names, metadata keys), so llama.cpp and
- * bitnet.cpp can read it too.
+ * bitnet.cpp can read it too, and means the same model to them: a BitNet
+ * with squared ReLU is `bitnet-b1.58` (bitnet.cpp's name for 2B4T), since
+ * llama.cpp's `bitnet` runs SiLU.
  *
  * Values.  Tensor i (in file order) element e (flat C-order index) draws
  * h = XXH3_64bits_withSeed({u64 i, u64 e} little-endian, 16 bytes, seed),
@@ -44,7 +46,8 @@
 #include "tensor.h"
 
 struct model_desc {
-    char name[128], arch[32];
+    char name[128], arch[32], activation[16];
+    const char *file_arch;  /* general.architecture: what llama.cpp / bitnet.cpp call this architecture */
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, head_dim, kv_dim;
     double norm_eps, rope_theta;
     int tied_embedding;
@@ -155,6 +158,7 @@ static int load_description(const char *path, const char *gen_dir, struct model_
     if (rc == 0) {
         rc = field_string(L, path, "name", m->name, sizeof m->name)
              || field_string(L, path, "arch", m->arch, sizeof m->arch)
+             || field_string(L, path, "activation", m->activation, sizeof m->activation)
              || field_int(L, path, "dim", &m->dim) || field_int(L, path, "hidden_dim", &m->hidden_dim)
              || field_int(L, path, "n_layers", &m->n_layers) || field_int(L, path, "n_heads", &m->n_heads)
              || field_int(L, path, "n_kv_heads", &m->n_kv_heads)
@@ -334,9 +338,9 @@ static void put_vocabulary(struct gguf_writer *w, int n)
 static void put_metadata(struct gguf_writer *w, const struct model_desc *m)
 {
     char key[128];
-    gguf_put_kv_str(w, "general.architecture", m->arch);
+    gguf_put_kv_str(w, "general.architecture", m->file_arch);
     gguf_put_kv_str(w, "general.name", m->name);
-#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, m->arch), key)
+#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, m->file_arch), key)
     gguf_put_kv_u32(w, ARCH_KEY("context_length"), (uint32_t)m->seq_len);
     gguf_put_kv_u32(w, ARCH_KEY("embedding_length"), (uint32_t)m->dim);
     gguf_put_kv_u32(w, ARCH_KEY("block_count"), (uint32_t)m->n_layers);
@@ -517,6 +521,9 @@ int main(int argc, char **argv)
     memset(&m, 0, sizeof m);
     if (load_description(model, gen_dir, &m) != 0)
         ryot_die("%s", ryot_last_error());
+    /* the BitNet family's FFN activation goes with the architecture's name:
+     * llama.cpp's `bitnet` is SiLU, bitnet.cpp's `bitnet-b1.58` squared ReLU */
+    m.file_arch = strcmp(m.arch, "bitnet") != 0 ? m.arch : !strcmp(m.activation, "relu2") ? "bitnet-b1.58" : "bitnet";
     if (m.vocab_size < MIN_VOCAB)
         ryot_die("%s: vocab_size %d is too small: the synthetic vocabulary needs %d entries "
                  "(<unk>, <s>, </s> and 256 byte pieces)", model, m.vocab_size, MIN_VOCAB);

@@ -47,6 +47,11 @@ float *model_forward(struct model *m, const int *tokens, int n, int pos);
  * each(ctx, i, logits) for every i >= first, in order (the logits are the
  * model's, valid during the call).  For scoring text (perplexity).
  * 0, or -1 with ryot_last_error() on a context overflow. */
+/* The keys (after RoPE) and values the KV cache holds for `layer` at
+ * position `pos`, as f32: k and v get n_kv_heads * head_dim floats each.
+ * For tests, which check them and feed them to a reference. */
+void model_kv_at(const struct model *m, int layer, int pos, float *k, float *v);
+
 int model_forward_each(struct model *m, const int *tokens, int n, int pos, int first,
                        void (*each)(void *ctx, int i, const float *logits), void *ctx);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "f16.h"
 #include "kernels.h"
 #include "sched.h"
@@ -30,15 +31,13 @@ static void fill(float *v, size_t n)
         v[i] = rng_float();
 }
 
-/* Largest |a - b| relative to max(1, |b|). */
+/* Largest |a - b| relative to max(1, |b|); NaN if any element is not
+ * finite (tests/compare.h). */
 static double max_error(const float *a, const float *b, size_t n)
 {
     double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
-        if (!(d <= worst))
-            worst = d;  /* also catches NaN */
-    }
+    for (size_t i = 0; i < n; i++)
+        worst = worse(worst, isfinite(a[i]) ? fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i])) : NAN);
     return worst;
 }
 

@@ -44,6 +44,7 @@ variant wide "s/dim = 256/dim = 512/"
 variant deep 's/n_layers = 2/n_layers = 3/'
 variant untied 's/tied_embedding = true/tied_embedding = false/'
 variant theta 's/rope_theta = 500000.0/rope_theta = 10000.0/'
+variant silu 's/activation = "relu2"/activation = "silu"/'
 
 # the matching file runs
 if timeout 60 "$bin" -m "$tmp/good.gguf" --bench --prompt-tokens 4 --gen-tokens 2 -t 1 > "$tmp/out" 2> "$tmp/err"; then
@@ -53,11 +54,12 @@ else
     echo "FAIL matching file: $(cat "$tmp/err")"
     failed=$((failed + 1))
 fi
-expect "llama file" "llama\.gguf: general\.architecture is 'llama' but model bitnet-tiny is a bitnet model" "$tmp/llama.gguf"
-expect "other width" "wide\.gguf: bitnet\.embedding_length is 512 but model bitnet-tiny has 256" "$tmp/wide.gguf"
-expect "other depth" "deep\.gguf: bitnet\.block_count is 3 but model bitnet-tiny has 2" "$tmp/deep.gguf"
+expect "llama file" "llama\.gguf: general\.architecture is 'llama' but model bitnet-tiny \(bitnet, relu2 FFN\) reads bitnet-b1\.58 or bitnet-25 files" "$tmp/llama.gguf"
+expect "SiLU BitNet file" "silu\.gguf: general\.architecture is 'bitnet' but model bitnet-tiny \(bitnet, relu2 FFN\)" "$tmp/silu.gguf"
+expect "other width" "wide\.gguf: bitnet-b1\.58\.embedding_length is 512 but model bitnet-tiny has 256" "$tmp/wide.gguf"
+expect "other depth" "deep\.gguf: bitnet-b1\.58\.block_count is 3 but model bitnet-tiny has 2" "$tmp/deep.gguf"
 expect "untied head" "untied\.gguf: tensor 'output\.weight' differs from 'token_embd\.weight' but model bitnet-tiny ties" "$tmp/untied.gguf"
-expect "other RoPE base" "theta\.gguf: bitnet\.rope\.freq_base is 10000 but model bitnet-tiny has 500000" "$tmp/theta.gguf"
+expect "other RoPE base" "theta\.gguf: bitnet-b1\.58\.rope\.freq_base is 10000 but model bitnet-tiny has 500000" "$tmp/theta.gguf"
 expect "llama2.c checkpoint" "stories260K\.bin: general\.architecture is 'llama'" "$data/stories260K.bin"
 # the same file with the FFN sub-norms renamed (same length, so still a valid GGUF)
 LC_ALL=C sed 's/ffn_sub_norm\.weight/ffn_sub_norX.weight/g' "$tmp/good.gguf" > "$tmp/renamed.gguf"

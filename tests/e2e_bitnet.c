@@ -1,52 +1,59 @@
-/* End-to-end test of the generated BitNet b1.58 forward pass (bitnet-tiny)
- * against an independent, naive reference written here from the BitNet
- * b1.58 definition, reading the same synthetic GGUF through the importer
+/* End-to-end test of a generated forward pass with int8 activations
+ * (BitNet b1.58, and llama-architecture models with ternary or low-bit
+ * layers) against an independent, naive reference written here from the
+ * BitNet b1.58 definition, reading the same GGUF through the importer
  * (tensor_to_f32) and its metadata.
  *
  * Per layer:  h = rmsnorm(x) ; q, k, v = W . Q(h) ; RoPE ; attention ;
  *             x += Wo . Q(rmsnorm(attn, attn_sub_norm)) ;
- *             h = rmsnorm(x) ; f = relu(W_gate . Q(h))^2 * (W_up . Q(h)) ;
+ *             h = rmsnorm(x) ; f = act(W_gate . Q(h)) * (W_up . Q(h)) ;
  *             x += W_down . Q(rmsnorm(f, ffn_sub_norm))
  * where Q is BitNet's activation quantization: per token, s = 127 / max|h|,
- * h ~ round(h * s) / s (ties to even), and W are the file's ternary
- * weights times their scale.  Accumulation is in double.
+ * h ~ round(h * s) / s (ties to even), and W are the file's weights times
+ * their scale.  Accumulation is in double.  The file's architecture says
+ * the rest, as llama.cpp and bitnet.cpp read it: `bitnet-b1.58` and
+ * `bitnet-25` (BitNet 2B4T) have the sub-layer norms and act = relu^2,
+ * `bitnet` (bitnet_b1_58-large, 3B) the norms and SiLU, `llama` neither
+ * norm and SiLU; RoPE rotates the pairs (i, i + head_dim/2) for the BitNet
+ * family and adjacent pairs for llama.
  *
- * The reference also follows bitnet-tiny's description where it makes a
- * lossy choice: K and V are stored as f16, the head (tied to the embedding)
- * is int8 with a scale per row (absmax / 127), the lookup reads the same
- * int8 table, and the head's input is int8 in blocks of 64 columns.  A
- * model whose head is int4 (bitnet-tiny-int4head) instead has the packer's
- * int4 rule (runtime/pack.h) in blocks of 64 columns, an f16 scale each,
- * the lookup reads those values, and the head's input is quantized per
- * token like every layer's.  An int6 head (bitnet-tiny-int6head) is the
- * same with Q6_K's structure: the file's own values when it stores Q6_K,
- * else the packer's int6 rule (runtime/pack.h), restated here.  A file with
- * an output.weight (bitnet-tiny-untied) has an untied head: the head is
- * that tensor, and the lookup reads the embedding's own f16 values.
+ * The reference also follows the description where it makes a lossy
+ * choice: K and V are stored as f16, the head (tied to the embedding) is
+ * int8 with a scale per row (absmax / 127), the lookup reads the same int8
+ * table, and the head's input is int8 in blocks of 64 columns.  A model
+ * whose head is int4 (bitnet-tiny-int4head) instead has the packer's int4
+ * rule (runtime/pack.h) in blocks of 64 columns, an f16 scale each, the
+ * lookup reads those values, and the head's input is quantized per token
+ * like every layer's.  An int6 head (bitnet-tiny-int6head) is the same
+ * with Q6_K's structure: the file's own values when it stores Q6_K, else
+ * the packer's int6 rule (runtime/pack.h), restated here.  A file with an
+ * output.weight (bitnet-tiny-untied) has an untied head: the head is that
+ * tensor, and the lookup reads the embedding's own f16 values.
  *
- * Tolerance.  The integer dot products are exact, but the floats around
- * them (norms, attention, scales) are summed in another order, so now and
- * then a value lands on the other side of an int8 rounding boundary: one
- * activation moves by one quantization step, and through the KV cache that
- * moves every later logit by about 1% of their range.  Hence two tiers:
- *   tight  |logit difference| <= 1e-4 until the first such flip, which
- *          must come no earlier than step MIN_TIGHT (every kernel, RoPE at
- *          several positions and the KV cache are exercised by then), and
- *          for a prompt of SHORT_PREFILL tokens prefilled in one call;
- *   loose  every step, and a prompt of PREFILL tokens (crossing the
- *          prefill chunk) within LOOSE of the largest |logit|, and the
- *          argmax identical wherever the reference's best logit leads the
- *          second by more than twice that.
- * That the tiers catch architectural mistakes is checked too: references
- * with SiLU instead of squared ReLU, without the sub-layer norms, or
+ * Teacher forcing.  Both sides are fed the reference's greedy tokens, and
+ * the reference takes the model's KV cache as its past: at each position
+ * it computes the new token's step from the keys and values the model
+ * stored for the earlier ones.  So the tight tolerance holds at every
+ * step and every cached row, and an error never hides behind one made
+ * earlier.  At each step the logits must agree within TIGHT and the key
+ * and value the model cached for the new position within an f16 step of
+ * the reference's.  The one legitimate difference is an activation that
+ * the two sides, summing floats in different orders, round to neighbouring
+ * int8 codes (it lies within a hair of k + 1/2): then the step must agree
+ * just as tightly with the reference re-run with that value (or two such
+ * values) rounded the other way.  Prefill (PREFILL tokens in one call,
+ * across the prefill chunk) is checked the same way at every position: each
+ * cached row, and the last logits.
+ *
+ * That the tolerance catches architectural mistakes is checked too:
+ * references with the other activation, without the sub-layer norms, or
  * without activation quantization must differ from the real one by more
- * than 100 times the tight tolerance within MIN_TIGHT steps.
+ * than 100 times the tight tolerance within SENSITIVITY steps.  Every check
+ * runs with 1 and 2 threads.
  *
- * Every check runs with 1 and 2 threads; both sides are fed the
- * reference's greedy tokens.
- *
- *   e2e_bitnet MODEL.gguf   (made by build/tools/mkmodel models/bitnet-tiny.lua; the
- *                            generated model linked in says which head it has) */
+ *   e2e_bitnet MODEL.gguf   (made by build/tools/mkmodel from the linked
+ *                            model's description: the generated model says
+ *                            which head it has) */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,20 +61,31 @@
 #include <string.h>
 
 #include "arena.h"
+#include "compare.h"
 #include "f16.h"
 #include "model.h"
 #include "sched.h"
 #include "tensor.h"
 
-enum { STEPS = 200, MIN_TIGHT = 8, SHORT_PREFILL = 8, PREFILL = 100, HEAD_BLOCK = 64 };
+enum { STEPS = 200, SENSITIVITY = 8, PREFILL = 100, HEAD_BLOCK = 64 };
 
-static const double tight = 1e-4;  /* absolute; logits are O(1) */
-static const double loose = 0.05;  /* relative to the largest |logit| */
+static const double tight = 1e-4;  /* logits, absolute; they are O(1) */
+/* A scaled activation this close to k + 1/2 may round either way on the
+ * model's side (its floats differ from the reference's by about 1e-6 of
+ * a code step): a candidate for the re-run. */
+static const double ambiguous = 1e-3;
 
-/* Deliberately wrong references, to show the tolerances catch them. */
-enum variant { BITNET, WITH_SILU, NO_SUB_NORMS, NO_ACT_QUANT, N_VARIANTS };
-static const char *const variant_names[] = { "BitNet b1.58", "SiLU instead of squared ReLU",
+/* Deliberately wrong references, to show the tolerance catches them. */
+enum variant { REAL, OTHER_ACTIVATION, NO_SUB_NORMS, NO_ACT_QUANT, N_VARIANTS };
+static const char *const variant_names[] = { "the file's architecture", "the other FFN activation",
                                              "no sub-layer norms", "no activation quantization" };
+
+/* An activation rounded during a step: the n-th rounding call of the step
+ * (every Q above, and the int8 head's blocks) and the element. */
+struct rounding {
+    int call, index;
+};
+enum { MAX_AMBIGUOUS = 16, MAX_FLIPS = 2 };
 
 /* ---- the reference ---- */
 
@@ -80,6 +98,8 @@ struct ref {
     int dim, hidden, layers, heads, kv_heads, vocab, seq, head_dim, kv_dim;
     double eps, theta;
     bool neox;          /* RoPE pairs (i, i + head_dim/2), from the file's architecture */
+    bool sub_norms;     /* the BitNet family's norms before wo and w_down */
+    bool relu2;         /* act = relu^2 (BitNet 2B4T), else SiLU */
     struct layer_ref *L;
     float *output_norm;
     int8_t *table;      /* the tied embedding / head, int8 [vocab][dim] */
@@ -87,8 +107,13 @@ struct ref {
     float *head_lowbit; /* or an int4 / int6 head: its values, [vocab][dim] (NULL for int8) */
     float *embed;       /* untied: the lookup's own f16 / f32 values, [vocab][dim] (else NULL) */
     double *x, *xb, *xb2, *q, *hb, *hb2, *att, *logits;
-    double *kc, *vc;    /* [layers][seq][kv_dim], values rounded to f16 */
+    double *kc, *vc;    /* [layers][seq][kv_dim], values rounded to f16: the model's past when teacher-forced */
     enum variant variant;
+    /* this step's roundings: the calls so far, those close to a tie, and
+     * the ones to round the other way (a re-run) */
+    int calls;
+    struct rounding ambiguous[MAX_AMBIGUOUS], flips[MAX_FLIPS];
+    int n_ambiguous, n_flips;
 };
 
 static const struct weight_file *ref_file;
@@ -197,7 +222,14 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
         return -1;
     r->head_dim = r->dim / r->heads;
     r->kv_dim = r->head_dim * r->kv_heads;
-    r->neox = strcmp(a->s, "llama") != 0;
+    const bool llama = !strcmp(a->s, "llama"), bitnet_158 = !strcmp(a->s, "bitnet-b1.58") || !strcmp(a->s, "bitnet-25");
+    if (!llama && !bitnet_158 && strcmp(a->s, "bitnet") != 0) {
+        fprintf(stderr, "%s: architecture '%s' is not modelled here\n", wf->path, a->s);
+        return -1;
+    }
+    r->neox = !llama;
+    r->sub_norms = !llama;
+    r->relu2 = bitnet_158;
     const size_t d = r->dim, hd = r->hidden, kv = r->kv_dim;
     r->L = calloc(r->layers, sizeof *r->L);
     for (int l = 0; l < r->layers; l++) {
@@ -207,12 +239,12 @@ static int ref_load(struct ref *r, const struct weight_file *wf, const char *hea
         L->wk = tensor(l, "blk.%d.attn_k.weight", kv * d);
         L->wv = tensor(l, "blk.%d.attn_v.weight", kv * d);
         L->wo = tensor(l, "blk.%d.attn_output.weight", d * d);
-        L->attn_sub_norm = tensor(l, "blk.%d.attn_sub_norm.weight", d);
+        L->attn_sub_norm = r->sub_norms ? tensor(l, "blk.%d.attn_sub_norm.weight", d) : NULL;
         L->ffn_norm = tensor(l, "blk.%d.ffn_norm.weight", d);
         L->w_gate = tensor(l, "blk.%d.ffn_gate.weight", hd * d);
         L->w_up = tensor(l, "blk.%d.ffn_up.weight", hd * d);
         L->w_down = tensor(l, "blk.%d.ffn_down.weight", d * hd);
-        L->ffn_sub_norm = tensor(l, "blk.%d.ffn_sub_norm.weight", hd);
+        L->ffn_sub_norm = r->sub_norms ? tensor(l, "blk.%d.ffn_sub_norm.weight", hd) : NULL;
     }
     r->output_norm = tensor(0, "output_norm.weight", d);
     /* The head is the embedding when tied, else output.weight; an untied
@@ -282,9 +314,23 @@ static void rmsnorm(double *o, const double *x, const float *w, int n, double ep
         o[i] = x[i] * inv * w[i];
 }
 
+/* round(v) to the nearest integer (ties to even), noting a value within
+ * `ambiguous` of a tie, or rounding it the other way when the re-run asks. */
+static float round_tracked(struct ref *r, float v, int index)
+{
+    const float q = nearbyintf(v);
+    const struct rounding here = { r->calls, index };
+    for (int f = 0; f < r->n_flips; f++)
+        if (r->flips[f].call == here.call && r->flips[f].index == here.index)
+            return v > q ? q + 1 : q - 1;
+    if (fabsf(fabsf(v - q) - 0.5f) < ambiguous && r->n_ambiguous < MAX_AMBIGUOUS)
+        r->ambiguous[r->n_ambiguous++] = here;
+    return q;
+}
+
 /* BitNet's activation quantization of one token, in place: absmax -> 127,
  * computed in f32 as the definition does, then back to real values. */
-static void act_quant(const struct ref *r, double *x, int n)
+static void act_quant(struct ref *r, double *x, int n)
 {
     if (r->variant == NO_ACT_QUANT)
         return;
@@ -293,10 +339,11 @@ static void act_quant(const struct ref *r, double *x, int n)
         amax = fabsf((float)x[i]) > amax ? fabsf((float)x[i]) : amax;
     const float s = 127.0f / (amax > 1e-5f ? amax : 1e-5f);
     for (int i = 0; i < n; i++) {
-        float q = nearbyintf((float)x[i] * s);
+        float q = round_tracked(r, (float)x[i] * s, i);
         q = q < -128 ? -128 : q > 127 ? 127 : q;
         x[i] = q / (double)s;
     }
+    r->calls++;
 }
 
 /* o[rows] = W[rows][cols] . x */
@@ -325,8 +372,15 @@ static void rope(double *vec, int n_heads, int hs, int pos, double theta, bool n
         }
 }
 
-static double *ref_forward(struct ref *r, int token, int pos)
+/* One step of the reference: token at position pos, attending to the
+ * cached keys and values of positions 0..pos-1 (its own, or the model's
+ * when teacher-forced) and storing its own for pos.  `flips` (n of them)
+ * are roundings to take the other way. */
+static double *ref_step(struct ref *r, int token, int pos, const struct rounding *flips, int n_flips)
 {
+    r->calls = r->n_ambiguous = 0;
+    r->n_flips = n_flips;
+    memcpy(r->flips, flips, (size_t)n_flips * sizeof *flips);
     const int d = r->dim, hd = r->hidden, kv = r->kv_dim, hs = r->head_dim, group = r->heads / r->kv_heads;
     for (int i = 0; i < d; i++)
         r->x[i] = r->embed         ? r->embed[(size_t)token * d + i]
@@ -368,7 +422,7 @@ static double *ref_forward(struct ref *r, int token, int pos)
                 out[i] = acc / sum;
             }
         }
-        if (r->variant == NO_SUB_NORMS)
+        if (!r->sub_norms || r->variant == NO_SUB_NORMS)
             memcpy(r->xb2, r->xb, d * sizeof(double));
         else
             rmsnorm(r->xb2, r->xb, L->attn_sub_norm, d, r->eps);
@@ -381,11 +435,12 @@ static double *ref_forward(struct ref *r, int token, int pos)
         act_quant(r, r->xb, d);
         matvec(r->hb, L->w_gate, r->xb, hd, d);
         matvec(r->hb2, L->w_up, r->xb, hd, d);
+        const bool relu2 = r->relu2 != (r->variant == OTHER_ACTIVATION);
         for (int i = 0; i < hd; i++) {
             const double g = r->hb[i] > 0 ? r->hb[i] : 0;
-            r->hb[i] = (r->variant == WITH_SILU ? r->hb[i] / (1 + exp(-r->hb[i])) : g * g) * r->hb2[i];
+            r->hb[i] = (relu2 ? g * g : r->hb[i] / (1 + exp(-r->hb[i]))) * r->hb2[i];
         }
-        if (r->variant == NO_SUB_NORMS)
+        if (!r->sub_norms || r->variant == NO_SUB_NORMS)
             memcpy(r->hb2, r->hb, hd * sizeof(double));
         else
             rmsnorm(r->hb2, r->hb, L->ffn_sub_norm, hd, r->eps);
@@ -412,7 +467,8 @@ static double *ref_forward(struct ref *r, int token, int pos)
         for (int i = 0; i < n; i++)
             amax = fabsf((float)r->xb[b + i]) > amax ? fabsf((float)r->xb[b + i]) : amax;
         for (int i = 0; i < n; i++)
-            r->xb[b + i] = amax > 0 ? nearbyintf((float)r->xb[b + i] * (127.0f / amax)) * (double)(amax / 127.0f) : 0;
+            r->xb[b + i] = amax > 0 ? round_tracked(r, (float)r->xb[b + i] * (127.0f / amax), i) * (double)(amax / 127.0f) : 0;
+        r->calls++;
     }
     for (int v = 0; v < r->vocab; v++) {
         double s = 0;
@@ -425,19 +481,7 @@ static double *ref_forward(struct ref *r, int token, int pos)
 
 /* ---- the comparison ---- */
 
-static int argmax(const double *v, int n, double *margin)
-{
-    int best = 0, second = -1;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
-            second = best, best = i;
-        else if (second < 0 || v[i] > v[second])
-            second = i;
-    *margin = v[best] - v[second];
-    return best;
-}
-
-static int argmax_f(const float *v, int n)
+static int argmax(const double *v, int n)
 {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -449,11 +493,8 @@ static int argmax_f(const float *v, int n)
 static double max_diff(const float *got, const double *want, int n)
 {
     double worst = 0;
-    for (int i = 0; i < n; i++) {
-        const double d = fabs(got[i] - want[i]);
-        if (!(d <= worst))
-            worst = d;  /* also catches NaN */
-    }
+    for (int i = 0; i < n; i++)
+        worst = worse(worst, fabs(got[i] - want[i]));
     return worst;
 }
 
@@ -465,14 +506,6 @@ static void ref_reset(struct ref *r, enum variant v)
     r->variant = v;
 }
 
-static double max_abs(const double *v, int n)
-{
-    double m = 0;
-    for (int i = 0; i < n; i++)
-        m = fmax(m, fabs(v[i]));
-    return m;
-}
-
 static void count(int ok, int *passed, int *failed)
 {
     ok ? (*passed)++ : (*failed)++;
@@ -481,46 +514,114 @@ static void count(int ok, int *passed, int *failed)
 /* Greedy tokens of the reference from BOS: prompt[0..n-1]. */
 static void ref_tokens(struct ref *r, int *prompt, int n)
 {
-    double margin;
-    ref_reset(r, BITNET);
+    ref_reset(r, REAL);
     prompt[0] = 1;
     for (int pos = 0; pos + 1 < n; pos++)
-        prompt[pos + 1] = argmax(ref_forward(r, prompt[pos], pos), r->vocab, &margin);
+        prompt[pos + 1] = argmax(ref_step(r, prompt[pos], pos, NULL, 0), r->vocab);
 }
 
 /* The wrong references must miss the real one's logits by far more than
  * the tight tolerance, within the steps it covers. */
 static void check_sensitivity(struct ref *r, int *passed, int *failed)
 {
-    enum { N = MIN_TIGHT };
+    enum { N = SENSITIVITY };
     int prompt[N];
     double want[N][r->vocab];
     ref_tokens(r, prompt, N);
-    ref_reset(r, BITNET);
+    ref_reset(r, REAL);
     for (int pos = 0; pos < N; pos++)
-        memcpy(want[pos], ref_forward(r, prompt[pos], pos), sizeof want[pos]);
-    for (int v = WITH_SILU; v < N_VARIANTS; v++) {
+        memcpy(want[pos], ref_step(r, prompt[pos], pos, NULL, 0), sizeof want[pos]);
+    for (int v = OTHER_ACTIVATION; v < N_VARIANTS; v++) {
+        if (v == NO_SUB_NORMS && !r->sub_norms)
+            continue;
         double worst = 0;
         ref_reset(r, (enum variant)v);
         for (int pos = 0; pos < N; pos++) {
-            const double *got = ref_forward(r, prompt[pos], pos);
+            const double *got = ref_step(r, prompt[pos], pos, NULL, 0);
             for (int i = 0; i < r->vocab; i++)
-                worst = fmax(worst, fabs(got[i] - want[pos][i]));
+                worst = worse(worst, fabs(got[i] - want[pos][i]));
         }
         printf("%s a reference with %s has logits off by %.3g in %d steps (must exceed %g)\n",
                worst > 100 * tight ? "ok  " : "FAIL", variant_names[v], worst, N, 100 * tight);
         count(worst > 100 * tight, passed, failed);
     }
-    ref_reset(r, BITNET);
+    ref_reset(r, REAL);
 }
 
+/* Worst difference between the model's cached key and value rows at pos
+ * (every layer) and the reference's, relative to what rounding allows;
+ * then the reference takes the model's rows as its own past (teacher
+ * forcing).  NaN if a row is not finite.  Rounding allows one f16 step
+ * (2^-10 of the value, or the subnormal step), and for a key the model's
+ * RoPE angle, pos * freq in f32 (a few ulps of pos, 2^-21 pos), times the
+ * length of the pair it rotates. */
+static double kv_check_and_force(struct ref *r, const struct model *m, int pos, float *k, float *v)
+{
+    double worst = 0;
+    const double angle = (pos > 1 ? pos : 1) * 0x1p-21;
+    for (int l = 0; l < r->layers; l++) {
+        model_kv_at(m, l, pos, k, v);
+        double *rk = r->kc + ((size_t)l * r->seq + pos) * r->kv_dim, *rv = r->vc + ((size_t)l * r->seq + pos) * r->kv_dim;
+        for (int i = 0; i < r->kv_dim; i++) {
+            const int in_head = i % r->head_dim, half = r->head_dim / 2;
+            const int partner = r->neox ? i - in_head + (in_head + half) % r->head_dim : i ^ 1;
+            const double pair = hypot(rk[i], rk[partner]);
+            worst = worse(worst, fabs(k[i] - rk[i]) / (fabs(rk[i]) * 0x1p-10 + 0x1p-24 + pair * angle));
+            worst = worse(worst, fabs(v[i] - rv[i]) / (fabs(rv[i]) * 0x1p-10 + 0x1p-24));
+        }
+        for (int i = 0; i < r->kv_dim; i++)
+            rk[i] = k[i], rv[i] = v[i];
+    }
+    return worst;
+}
+
+/* One teacher-forced position: the reference's step from the model's past
+ * against the model's cached rows at pos and, if `got` is not NULL, its
+ * logits.  Where they differ, the reference is re-run with one, then two,
+ * of the step's near-tie roundings taken the other way.  Returns 0 (agree;
+ * *rerun says whether a re-run was needed) or -1; err[] gets the first
+ * attempt's worst logit difference and cached-row difference. */
+static int check_position(struct ref *r, const struct model *m, int token, int pos, const float *got, float *k, float *v,
+                          bool *rerun, double err[2])
+{
+    struct rounding candidates[MAX_AMBIGUOUS];
+    int n = 0;
+    /* attempt 0: no flips; 1..n: flip candidate a-1; then each pair (i, j) */
+    for (int attempt = 0, i = 0, j = 1;; attempt++) {
+        struct rounding flips[MAX_FLIPS];
+        int n_flips = 0;
+        if (attempt > 0 && attempt <= n) {
+            flips[n_flips++] = candidates[attempt - 1];
+        } else if (attempt > n) {
+            if (j >= n && (++i, j = i + 1) >= n)
+                return -1;
+            flips[n_flips++] = candidates[i];
+            flips[n_flips++] = candidates[j++];
+        }
+        const double *want = ref_step(r, token, pos, flips, n_flips);
+        if (attempt == 0) {
+            n = r->n_ambiguous;
+            memcpy(candidates, r->ambiguous, sizeof candidates);
+        }
+        const double d_logits = got ? max_diff(got, want, r->vocab) : 0;
+        const double d_kv = kv_check_and_force(r, m, pos, k, v);
+        if (attempt == 0)
+            err[0] = d_logits, err[1] = d_kv;
+        if (d_logits <= tight && d_kv <= 1) {
+            *rerun = attempt > 0;
+            return 0;
+        }
+    }
+}
+
+/* Teacher-forced decode and prefill on `threads` threads. */
 static int run(struct ref *ref, const struct weight_file *wf, int threads, int *passed, int *failed)
 {
     const struct model_info *mi = model_info();
-    const int vocab = mi->vocab_size;
     struct sched *sched = sched_create(threads, false);
     struct arena arena;
-    if (!sched || arena_init(&arena, model_arena_bytes(threads)) != 0) {
+    float *k = malloc(sizeof(float) * ref->kv_dim), *v = malloc(sizeof(float) * ref->kv_dim);
+    if (!sched || !k || !v || arena_init(&arena, model_arena_bytes(threads)) != 0) {
         fprintf(stderr, "setup failed\n");
         return -1;
     }
@@ -529,52 +630,58 @@ static int run(struct ref *ref, const struct weight_file *wf, int threads, int *
         fprintf(stderr, "model_create failed\n");
         return -1;
     }
+    int prompt[STEPS];
+    ref_tokens(ref, prompt, STEPS);
 
-    /* greedy decode, token by token, both fed the reference's choice */
-    ref_reset(ref, BITNET);
-    int token = 1, mismatch = -1, first_flip = -1, worst_step = 0;
-    double worst = 0;
+    /* decode, token by token */
+    ref_reset(ref, REAL);
+    int first_bad = -1, reruns = 0;
+    double worst[2] = { 0, 0 }, err[2];
     for (int pos = 0; pos < STEPS; pos++) {
-        const double *want = ref_forward(ref, token, pos);
-        const float *got = model_forward(m, &token, 1, pos);
-        const double range = max_abs(want, vocab), d = max_diff(got, want, vocab);
-        if (!(d <= tight) && first_flip < 0)
-            first_flip = pos;
-        if (!(d / range <= worst))
-            worst = d / range, worst_step = pos;
-        double margin;
-        const int next = argmax(want, vocab, &margin);
-        if (margin > 2 * loose * range && argmax_f(got, vocab) != next && mismatch < 0)
-            mismatch = pos;
-        token = next;
+        const float *got = model_forward(m, &prompt[pos], 1, pos);
+        bool rounding;
+        if (check_position(ref, m, prompt[pos], pos, got, k, v, &rounding, err) != 0 && first_bad < 0)
+            first_bad = pos;
+        reruns += rounding;
+        if (!rounding)
+            worst[0] = worse(worst[0], err[0]), worst[1] = worse(worst[1], err[1]);
     }
-    const int tight_ok = first_flip < 0 || first_flip >= MIN_TIGHT;
-    printf("%s %d threads: decode logits within %g up to step %d of %d (at least %d)\n", tight_ok ? "ok  " : "FAIL",
-           threads, tight, first_flip < 0 ? STEPS : first_flip, STEPS, MIN_TIGHT);
-    count(tight_ok, passed, failed);
-    const int loose_ok = worst <= loose && mismatch < 0;
-    printf("%s %d threads: %d greedy steps, clear-cut tokens %s, max logit difference %.3g of the range at step %d "
-           "(tolerance %g)\n", loose_ok ? "ok  " : "FAIL", threads, STEPS, mismatch < 0 ? "identical" : "differ",
-           worst, worst_step, loose);
-    count(loose_ok, passed, failed);
+    int ok = first_bad < 0 && reruns <= STEPS / 10;
+    printf("%s %d threads: %d teacher-forced steps, logits within %g and cached rows within rounding at every one "
+           "(%d agree after a near-tie rounding taken the other way)%s; elsewhere max logit difference %.3g, "
+           "cached rows %.3g of rounding\n", ok ? "ok  " : "FAIL", threads, STEPS, tight, reruns,
+           first_bad < 0 ? "" : ", but not at step", worst[0], worst[1]);
+    if (first_bad >= 0)
+        printf("     first disagreement at step %d\n", first_bad);
+    count(ok, passed, failed);
 
-    /* prefill in one call, the last logits against the reference's */
-    int prompt[PREFILL];
-    ref_tokens(ref, prompt, PREFILL);
-    for (int len = SHORT_PREFILL; len <= PREFILL; len += PREFILL - SHORT_PREFILL) {
-        ref_reset(ref, BITNET);
-        const double *want = NULL;
-        for (int pos = 0; pos < len; pos++)
-            want = ref_forward(ref, prompt[pos], pos);
-        const float *got = model_forward(m, prompt, len, 0);
-        const double d = max_diff(got, want, vocab), range = max_abs(want, vocab);
-        const int ok = len == SHORT_PREFILL ? d <= tight : d / range <= loose;
-        printf("%s %d threads: prefill of %d tokens in one call, max logit difference %.3g (%.3g of the range; "
-               "tolerance %g%s)\n", ok ? "ok  " : "FAIL", threads, len, d, d / range,
-               len == SHORT_PREFILL ? tight : loose, len == SHORT_PREFILL ? "" : " of the range");
-        count(ok, passed, failed);
+    /* prefill in one call (across the prefill chunk), then every position's
+     * cached rows and the last logits, teacher-forced */
+    ref_reset(ref, REAL);
+    float *last = malloc(sizeof(float) * mi->vocab_size);
+    memcpy(last, model_forward(m, prompt, PREFILL, 0), sizeof(float) * mi->vocab_size);
+    first_bad = -1, reruns = 0, worst[0] = worst[1] = 0;
+    for (int pos = 0; pos < PREFILL; pos++) {
+        bool rounding;
+        if (check_position(ref, m, prompt[pos], pos, pos == PREFILL - 1 ? last : NULL, k, v, &rounding, err) != 0
+            && first_bad < 0)
+            first_bad = pos;
+        reruns += rounding;
+        if (!rounding)
+            worst[0] = worse(worst[0], err[0]), worst[1] = worse(worst[1], err[1]);
     }
+    ok = first_bad < 0 && reruns <= PREFILL / 10;
+    printf("%s %d threads: prefill of %d tokens in one call: every cached row within rounding and the last logits "
+           "within %g (%d positions after a near-tie rounding taken the other way); elsewhere max logit difference "
+           "%.3g, cached rows %.3g of rounding\n", ok ? "ok  " : "FAIL", threads, PREFILL, tight, reruns, worst[0],
+           worst[1]);
+    if (first_bad >= 0)
+        printf("     first disagreement at position %d\n", first_bad);
+    count(ok, passed, failed);
 
+    free(last);
+    free(k);
+    free(v);
     sched_destroy(sched);
     arena_destroy(&arena);
     return 0;
@@ -598,13 +705,14 @@ int main(int argc, char **argv)
         return 1;
     }
     int passed = 0, failed = 0;
+    /* the reference is naive: a tiny model only */
     const int same_shape = ref.dim == mi->dim && ref.hidden == mi->hidden_dim && ref.layers == mi->n_layers
                            && ref.heads == mi->n_heads && ref.kv_heads == mi->n_kv_heads
-                           && ref.vocab == mi->vocab_size && strncmp(mi->name, "bitnet-tiny", 11) == 0;
-    printf("%s the file and the generated model (%s, %s head) are bitnet-tiny's shape\n", same_shape ? "ok  " : "FAIL",
+                           && ref.vocab == mi->vocab_size && (double)ref.dim * ref.hidden * ref.layers <= 1 << 22;
+    printf("%s the file and the generated model (%s, %s head) have one tiny shape\n", same_shape ? "ok  " : "FAIL",
            mi->name, mi->output_type);
     same_shape ? passed++ : failed++;
-    if (ref.seq < PREFILL || mi->seq_len < STEPS) {
+    if (ref.seq < STEPS || mi->seq_len < STEPS) {
         fprintf(stderr, "context too short for the test\n");
         return 1;
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "compare.h"
 #include "malloc_count.h"
 #include "model.h"
 #include "perplexity.h"
@@ -169,14 +170,11 @@ static int argmax(const float *v, int n)
     return best;
 }
 
-static float max_diff(const float *a, const float *b, int n)
+static double max_diff(const float *a, const float *b, int n)
 {
-    float worst = 0;
-    for (int i = 0; i < n; i++) {
-        const float d = fabsf(a[i] - b[i]);
-        if (!(d <= worst))
-            worst = d;
-    }
+    double worst = 0;
+    for (int i = 0; i < n; i++)
+        worst = worse(worst, fabsf(a[i] - b[i]));
     return worst;
 }
 
@@ -185,7 +183,7 @@ static float max_diff(const float *a, const float *b, int n)
 struct each_check {
     float *want;  /* [positions][vocab] */
     int vocab, next;
-    float worst;
+    double worst;
 };
 
 static void check_each(void *ctx, int i, const float *logits)
@@ -195,9 +193,7 @@ static void check_each(void *ctx, int i, const float *logits)
         c->worst = INFINITY;
         return;
     }
-    const float d = max_diff(logits, c->want + (size_t)i * c->vocab, c->vocab);
-    if (!(d <= c->worst))
-        c->worst = d;
+    c->worst = worse(c->worst, max_diff(logits, c->want + (size_t)i * c->vocab, c->vocab));
 }
 
 /* Perplexity as llama.cpp defines it (runtime/perplexity.h), from the
@@ -248,16 +244,17 @@ static int run(const char *checkpoint, int threads, int *passed, int *failed)
     /* greedy decode, token by token */
     enum { WARM_UP = 8 };
     int token = 1, worst_step = 0, mismatch = -1;
-    float worst = 0;
+    double worst = 0;
     struct malloc_counts before = { 0 };
     for (int pos = 0; pos < STEPS; pos++) {
         if (pos == WARM_UP)
             before = malloc_counts_now();
         const float *want = ref_forward(&ref, token, pos);
         const float *got = model_forward(m, &token, 1, pos);
-        const float d = max_diff(got, want, mi->vocab_size);
-        if (!(d <= worst))
-            worst = d, worst_step = pos;
+        const double d = max_diff(got, want, mi->vocab_size);
+        if (!(d <= worst) && !isnan(worst))  /* the first NaN, else the largest */
+            worst_step = pos;
+        worst = worse(worst, d);
         const int next = argmax(want, mi->vocab_size);
         if (argmax(got, mi->vocab_size) != next && mismatch < 0)
             mismatch = pos;
@@ -287,7 +284,7 @@ static int run(const char *checkpoint, int threads, int *passed, int *failed)
             prompt[pos + 1] = argmax(want, mi->vocab_size);
     }
     const float *got = model_forward(m, prompt, PREFILL, 0);
-    const float d = max_diff(got, ref.logits, mi->vocab_size);
+    const double d = max_diff(got, ref.logits, mi->vocab_size);
     const int prefill_ok = d <= tolerance;
     printf("%s %d threads: prefill of %d tokens in one call, max logit difference %.3g\n",
            prefill_ok ? "ok  " : "FAIL", threads, PREFILL, d);

@@ -23,6 +23,7 @@
 #ifndef RYOT_LOWBIT_CHECK_H
 #define RYOT_LOWBIT_CHECK_H
 
+#include "compare.h"
 #include "error.h"
 #include "f16.h"
 #include "pack.h"
@@ -261,7 +262,7 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
                     if (l->sb)
                         exact *= xs[t];
                     const double err = fabs((double)out[(size_t)t * rows + r] - exact);
-                    worst_bound = fmax(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
+                    worst_bound = worse(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
                     err2 += err * err;
                     var += sigma2;
                     exact2 += (double)exact * exact;
@@ -284,7 +285,7 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
         snprintf(what, sizeof what, "%s%d token%s: error vs exact / bound: worst %.2f, rms %.2f (%.2g of rms output)",
                  lowbit_values_label[values], n, n > 1 ? "s" : "", worst_bound, rms,
                  exact2 > 0 ? sqrt(err2 / exact2) : 0);
-        ok = check(name, what, fmax(worst_bound, rms), 1);
+        ok = check(name, what, worse(worst_bound, rms), 1);
     }
     free(q); free(sc); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(tab); free(idx); free(packed);
     return ok;

@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "bind.h"
 #include "error.h"
+#include "f16.h"
 #include "kernels.h"
 #include "model.h"
 #include "pack.h"
@@ -349,9 +350,13 @@ static int check_tensors(const struct weight_file *wf)
     return 0;
 }
 
-/* general.architecture values whose files this description reads. */
+/* general.architecture values whose files this description reads.  The
+ * name fixes the FFN activation for llama.cpp and bitnet.cpp: `bitnet` is
+ * SiLU (bitnet_b1_58-large, 3B), `bitnet-b1.58` and `bitnet-25` squared
+ * ReLU (2B4T); a file named for the other one is another model. */
 static const char *const file_archs[] = {
-//@ for _, a in ipairs(({ llama = { "llama" }, bitnet = { "bitnet", "bitnet-25", "bitnet-b1.58" } })[m.arch]) do
+//@ local bitnet_names = m.activation == "relu2" and { "bitnet-b1.58", "bitnet-25" } or { "bitnet" }
+//@ for _, a in ipairs(({ llama = { "llama" }, bitnet = bitnet_names })[m.arch]) do
     "{{a}}",
 //@ end
 };
@@ -367,9 +372,11 @@ static int check_config(const struct weight_file *wf)
         for (size_t i = 0; meta->kind == META_STRING && i < sizeof file_archs / sizeof file_archs[0]; i++)
             known |= !strcmp(meta->s, file_archs[i]);
         if (!known)
-            return ryot_fail("%s: general.architecture is %s%s%s but model %s is a %s model", wf->path,
-                             meta->kind == META_STRING ? "'" : "not a string", meta->kind == META_STRING ? meta->s : "",
-                             meta->kind == META_STRING ? "'" : "", info.name, info.arch);
+            return ryot_fail("%s: general.architecture is %s%s%s but model %s (%s, {{m.activation}} FFN) reads "
+                             "{{table.concat(({ llama = { "llama" }, bitnet = bitnet_names })[m.arch], " or ")}} files",
+                             wf->path, meta->kind == META_STRING ? "'" : "not a string",
+                             meta->kind == META_STRING ? meta->s : "", meta->kind == META_STRING ? "'" : "", info.name,
+                             info.arch);
         arch = meta->s;
     }
     static const struct { const char *key; int64_t want; } ints[] = {
@@ -556,6 +563,24 @@ static void head(struct model *m, int row)
 //@ else
     {{plan.linear.output.name}}(m->sched, m->logits, m->output, m->xb, 1);
 //@ end
+}
+
+void model_kv_at(const struct model *m, int layer, int pos, float *k, float *v)
+{
+    for (int h = 0; h < N_KV_HEADS; h++) {
+        const size_t at = (size_t)layer * kv_cache_layer_bytes
+                          + ((size_t)h * {{attn.cache_head_stride}} + (size_t)pos * HEAD_DIM) * sizeof({{attn.kv_type == "f16" and "uint16_t" or "float"}});
+        const {{attn.kv_type == "f16" and "uint16_t" or "float"}} *kr = (const void *)(m->key_cache + at), *vr = (const void *)(m->value_cache + at);
+        for (int i = 0; i < HEAD_DIM; i++) {
+//@ if attn.kv_type == "f16" then
+            k[h * HEAD_DIM + i] = f16_to_f32(kr[i]);
+            v[h * HEAD_DIM + i] = f16_to_f32(vr[i]);
+//@ else
+            k[h * HEAD_DIM + i] = kr[i];
+            v[h * HEAD_DIM + i] = vr[i];
+//@ end
+        }
+    }
 }
 
 static bool fits(int n, int pos)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "error.h"
 #include "f16.h"
 #include "kernels.h"
@@ -100,7 +101,7 @@ static int within_bound(const struct layer *L, const float *x, const float *xs, 
                 abs_wx += fabs(L->w[(size_t)r * L->cols + c] * x[(size_t)t * L->cols + c]);
             }
             const double bound = 0.5 * xs[t] * abs_w + 1e-5 * abs_wx;
-            worst = fmax(worst, fabs(out[(size_t)t * L->rows + r] - ref[(size_t)t * L->rows + r]) / bound);
+            worst = worse(worst, fabs(out[(size_t)t * L->rows + r] - ref[(size_t)t * L->rows + r]) / bound);
         }
     free(ref);
     const int ok = worst <= 1.0;

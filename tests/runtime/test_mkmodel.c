@@ -186,7 +186,8 @@ static void check_model_file(const char *path, int bitnet, int tied, int64_t dim
         free(v);
     }
     CHECK(bad_values == 0, "%d values differ from the generation rule", bad_values);
-    const char *arch = bitnet ? "bitnet" : "llama";
+    /* a squared-ReLU BitNet is bitnet.cpp's `bitnet-b1.58` (llama.cpp's `bitnet` runs SiLU) */
+    const char *arch = bitnet ? "bitnet-b1.58" : "llama";
     char key[128];
     const struct weight_meta *m = weight_file_meta(&wf, "general.architecture");
     CHECK(m && m->kind == META_STRING && !strcmp(m->s, arch), "general.architecture");
