@@ -150,31 +150,11 @@ end
 -- isa, prefill_chunk, render_kernel and render_test.  A file whose content
 -- did not change is left untouched.
 function M.render_standalone(root, isa_name, title, shapes, out, files)
-  local template = require("template")
+  local render = require("render")  -- here: render requires plan, which requires this module
   local plan = standalone_plan(root, isa_name, shapes)
-  local params = {
-    plan = plan, m = { name = title }, isa = plan.isa, prefill_chunk = plan.isa.defaults.prefill_chunk,
-    render_kernel = function(k)
-      return (template.render(require("plan").template_path(root, plan.isa, k.kind), k.params):gsub("\n+$", ""))
-    end,
-    render_test = function(k)
-      return (template.render(root .. "/templates/tests/" .. k.kind .. ".c", k.params):gsub("\n+$", ""))
-    end,
-  }
-  local all = { ["kernels.h"] = "templates/kernels.h", ["kernels.c"] = "templates/kernels.c" }
-  for name, path in pairs(files) do all[name] = path end
-  os.execute("mkdir -p '" .. out .. "'")
-  for name, path in pairs(all) do
-    local text = template.render(root .. "/" .. path, params)
-    local f = io.open(out .. "/" .. name, "r")
-    local old = f and f:read("a")
-    if f then f:close() end
-    if old ~= text then
-      f = assert(io.open(out .. "/" .. name, "w"))
-      f:write(text)
-      f:close()
-    end
-  end
+  local all = { "kernels.h", "kernels.c" }
+  for name, path in pairs(files) do all[#all + 1] = { name, path } end
+  render.files(root, render.params(root, plan, { name = title }), out, all)
   return plan
 end
 

@@ -57,15 +57,11 @@ local ok, err = pcall(function()
   if shape.n_heads % shape.n_kv_heads ~= 0 then error("--kv_heads must divide --heads", 0) end
   if #decode_contexts == 0 then error("--seq_len must be at least 512", 0) end
   local attention = require("attention")
-  local template = require("template")
+  local render = require("render")
   local plan = attention.render_standalone(root, opts.isa, "the attention benchmark", { shape }, opts.out, {})
-  local text = template.render(root .. "/templates/bench/attention.c", {
-    plan = plan, isa = plan.isa, prefill_chunk = plan.isa.defaults.prefill_chunk, n_layers = layers,
-    decode_contexts = decode_contexts, prefill_lengths = prefill_lengths,
-  })
-  local f = assert(io.open(opts.out .. "/bench_attention.c", "w"))
-  f:write(text)
-  f:close()
+  local params = render.params(root, plan, { name = "the attention benchmark" })
+  params.n_layers, params.decode_contexts, params.prefill_lengths = layers, decode_contexts, prefill_lengths
+  render.files(root, params, opts.out, { { "bench_attention.c", "templates/bench/attention.c" } })
 end)
 if not ok then
   io.stderr:write("gen/bench_attention.lua: " .. tostring(err) .. "\n")

@@ -19,6 +19,7 @@ local isa_mod = require("isa")
 local plan_mod = require("plan")
 local lowbit = require("lowbit")
 local template = require("template")
+local render = require("render")
 local buildkey = require("buildkey")
 
 local opts = { features = "", ws_mib = "1024" }
@@ -34,26 +35,11 @@ end
 -- BitNet b1.58 2B4T: q/o, k/v, gate/up, down
 local shapes = { { 2560, 2560 }, { 640, 2560 }, { 6912, 2560 }, { 2560, 6912 } }
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
 -- kernels.h and kernels.c of one ISA's instances into dir
 local function render_kernels(dir, isa, features, kernels)
   local plan = { isa = isa, kernels = kernels, features = features }
   plan.build_key = buildkey.compute(root, { name = "bench_linear" }, plan)
-  local params = {
-    plan = plan, m = { name = "bench_linear" }, isa = isa,
-    render_kernel = function(k)
-      return (template.render(plan_mod.template_path(root, isa, k.kind), k.params):gsub("\n+$", ""))
-    end,
-  }
-  os.execute("mkdir -p '" .. dir .. "'")
-  for _, file in ipairs({ "kernels.h", "kernels.c" }) do
-    write(dir .. "/" .. file, template.render(root .. "/templates/" .. file, params))
-  end
+  render.files(root, render.params(root, plan, { name = "bench_linear" }), dir, { "kernels.h", "kernels.c" })
 end
 
 local function main()
@@ -95,7 +81,7 @@ local function main()
   end
   render_kernels(opts.out .. "/" .. isa.name, isa, features, kernels)
   render_kernels(opts.out .. "/scalar", scalar, {}, refs)
-  write(opts.out .. "/bench.c", template.render(root .. "/templates/bench/linear.c",
+  render.write_if_changed(opts.out .. "/bench.c", template.render(root .. "/templates/bench/linear.c",
     { cases = cases, ws_mib = math.tointeger(tonumber(opts.ws_mib)), host_isa = isa.name }))
 end
 

@@ -143,18 +143,31 @@ for _, name in ipairs(models) do
   for _, isa in ipairs(runnable) do dirs[isa] = dirs[isa] or string.format("build/%s-%s", name, isa) end
   for isa, dir in pairs(dirs) do
     model_build(name, isa, dir)
+    -- each model's own kernel tests (ninja test runs every distinct kernel once, below)
     emit("build %s/kernel_tests: link %s/kernel_tests.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
-    local runs = false
-    for _, r in ipairs(runnable) do runs = runs or r == isa end
-    if runs then
-      test_edge(string.format("kernels-%s-%s", name, isa), dir .. "/kernel_tests", dir .. "/kernel_tests")
-    end
   end
   emit("build tune-%s: tune models/%s.lua | build/rt/libryot.a %s %s %s\n  model = models/%s.lua\n  gen_isa = %s\n  features = %s",
     name, name, bases_of(name), generator_inputs, template_inputs, name, cfg.isa, table.concat(features_of(cfg.isa), " "))
   local dir = "build/" .. name
   emit("build %s/%s: link %s/forward.o %s/kernels.o build/rt/cli.o build/rt/libryot.a", dir, name, dir, dir)
   emit("build %s: phony %s/%s", name, dir, name)
+end
+
+-- Every distinct kernel instance of every model, tested once per ISA this
+-- machine runs (gen/kernel_tests.lua).
+do
+  local descriptions = list(models, "models/", ".lua")
+  for _, isa in ipairs(runnable) do
+    local dir, feats = "build/kernel_tests/" .. isa, features_of(isa)
+    emit("build %s/kernels.h %s/kernels.c %s/kernel_tests.c: gen_script gen/kernel_tests.lua | %s %s %s tuning\n  script = gen/kernel_tests.lua\n  args = --isa %s --features \"%s\" --tuning tuning --out %s %s",
+      dir, dir, dir, descriptions, generator_inputs, template_inputs, isa, table.concat(feats, " "), dir, descriptions)
+    for _, f in ipairs({ "kernels", "kernel_tests" }) do
+      emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s -iquote tests", dir, f, dir, f, dir,
+        isa_mod.cflags(isa, feats), dir)
+    end
+    emit("build %s/kernel_tests: link %s/kernel_tests.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
+    test_edge("kernels-" .. isa, dir .. "/kernel_tests", dir .. "/kernel_tests")
+  end
 end
 
 -- End-to-end test of stories260k on every ISA this machine runs: the
@@ -170,18 +183,30 @@ end
 test_edge("bad-input", "tests/bad_input.sh build/stories260k/stories260k $data",
   "build/stories260k/stories260k tests/bad_input.sh")
 
--- End-to-end test of BitNet on a tiny synthetic model, against the
--- independent reference in tests/e2e_bitnet.c.
--- bitnet-tiny-int4head and -int6head (low-bit heads) read bitnet-tiny's
--- file; bitnet-tiny-untied has its own, with an output.weight.
-local tiny_files = { ["bitnet-tiny"] = "bitnet-tiny", ["bitnet-tiny-int4head"] = "bitnet-tiny",
-                     ["bitnet-tiny-int6head"] = "bitnet-tiny", ["bitnet-tiny-untied"] = "bitnet-tiny-untied" }
-for _, file in ipairs({ "bitnet-tiny", "bitnet-tiny-untied" }) do
-  emit("build build/models/%s.gguf: run_bench build/tools/mkmodel models/%s.lua %s\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/%s.lua --seed 1 -o build/models/%s.gguf 2> build/models/%s.log",
-    file, file, bases_of(file), file, file, file)
+-- End-to-end tests of the models with int8 activations (BitNet, ternary
+-- llamas) at tiny shapes on synthetic weights, against the independent
+-- reference in tests/e2e_bitnet.c: each model and the file it reads, made
+-- by mkmodel from the description named.  bitnet-tiny-int4head and
+-- -int6head (low-bit heads) read bitnet-tiny's file.
+local e2e_files = {  -- file, description, mkmodel options
+  { "bitnet-tiny", "models/bitnet-tiny.lua", "" },
+  { "bitnet-tiny-untied", "models/bitnet-tiny-untied.lua", "" },
+  { "bitnet-3b-tiny", "models/bitnet-3b-tiny.lua", "" },
+  { "llama3-1.58-tiny", "models/llama3-1.58-tiny.lua", "" },
+  { "falcon3-1.58bit-tiny", "models/falcon3-1.58bit-tiny.lua", "" },
+}
+local e2e_models = {
+  { "bitnet-tiny", "bitnet-tiny" }, { "bitnet-tiny-int4head", "bitnet-tiny" }, { "bitnet-tiny-int6head", "bitnet-tiny" },
+  { "bitnet-tiny-untied", "bitnet-tiny-untied" }, { "bitnet-3b-tiny", "bitnet-3b-tiny" },
+  { "llama3-1.58-tiny", "llama3-1.58-tiny" }, { "falcon3-1.58bit-tiny", "falcon3-1.58bit-tiny" },
+}
+for _, f in ipairs(e2e_files) do
+  local file, desc, opts = f[1], f[2], f[3]
+  emit("build build/models/%s.gguf: run_bench build/tools/mkmodel %s %s\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel %s --seed 1%s -o build/models/%s.gguf 2> build/models/%s.log",
+    file, desc, bases_of(desc:match("([^/]+)%.lua$")), desc, opts ~= "" and " " .. opts or "", file, file)
 end
-for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head", "bitnet-tiny-int6head", "bitnet-tiny-untied" }) do
-  local gguf = "build/models/" .. tiny_files[name] .. ".gguf"
+for _, e in ipairs(e2e_models) do
+  local name, gguf = e[1], "build/models/" .. e[2] .. ".gguf"
   for _, isa in ipairs(runnable) do
     local dir = isa == cfg.isa and "build/" .. name or "build/" .. name .. "-" .. isa
     local exe = string.format("build/tests/e2e_%s_%s", name, isa)
@@ -271,7 +296,7 @@ for _, isa in ipairs(runnable) do
   emit("build %s/kernels.h %s/kernels.c %s/attention_tests.c: gen_script gen/attention_tests.lua | %s %s\n  script = gen/attention_tests.lua\n  args = --isa %s --out %s",
     dir, dir, dir, generator_inputs, template_inputs, isa, dir)
   for _, f in ipairs({ "kernels", "attention_tests" }) do
-    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s", dir, f, dir, f, dir, flags, dir)
+    emit("build %s/%s.o: cc %s/%s.c || %s/kernels.h\n  extra = %s -iquote %s -iquote tests", dir, f, dir, f, dir, flags, dir)
   end
   emit("build %s/attention_tests: link %s/attention_tests.o %s/kernels.o build/rt/libryot.a", dir, dir, dir)
   test_edge("attention-" .. isa, dir .. "/attention_tests", dir .. "/attention_tests")

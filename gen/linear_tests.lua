@@ -23,7 +23,7 @@ local isa_mod = require("isa")
 local model_mod = require("model")
 local plan_mod = require("plan")
 local lowbit = require("lowbit")
-local template = require("template")
+local render = require("render")
 local buildkey = require("buildkey")
 
 local opts = { features = "" }
@@ -45,24 +45,6 @@ local shapes = {
   { 640, 2560 }, { 2560, 6912, largest = true },                  -- BitNet b1.58 2B4T
 }
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
-local function render_params(plan, isa, name)
-  return {
-    plan = plan, m = { name = name }, isa = isa,
-    render_kernel = function(k)
-      return (template.render(plan_mod.template_path(root, isa, k.kind), k.params):gsub("\n+$", ""))
-    end,
-    render_test = function(k)
-      return (template.render(root .. "/templates/tests/" .. k.kind .. ".c", k.params):gsub("\n+$", ""))
-    end,
-  }
-end
-
 -- The model's own kernels and its low-bit forward check.
 local function model_check(isa, features)
   local model = model_mod.load(opts.model)
@@ -70,16 +52,11 @@ local function model_check(isa, features)
   if not plan.quantize_act[model.dim] then error(opts.model .. ": linear weights are not low-bit", 0) end
   plan.features = features
   plan.build_key = buildkey.compute(root, model, plan)
-  local params = render_params(plan, isa, model.name)
-  params.m = model
+  local params = render.params(root, plan, model)
   -- relative L2 error of the FFN chain: int8 activations twice over, the
   -- gated product's outliers (absmax several times its rms) coarsening the second
   params.ffn_tolerance = 0.05
-  os.execute("mkdir -p '" .. opts.out .. "'")
-  for _, file in ipairs({ "kernels.h", "kernels.c" }) do
-    write(opts.out .. "/" .. file, template.render(root .. "/templates/" .. file, params))
-  end
-  write(opts.out .. "/lowbit_forward.c", template.render(root .. "/templates/tests/lowbit_forward.c", params))
+  render.files(root, params, opts.out, { "kernels.h", "kernels.c", { "lowbit_forward.c", "templates/tests/lowbit_forward.c" } })
 end
 
 local function main()
@@ -125,11 +102,8 @@ local function main()
     end
   end
   plan.build_key = buildkey.compute(root, { name = "linear_tests" }, plan)
-  local params = render_params(plan, isa, "linear_tests")
-  os.execute("mkdir -p '" .. opts.out .. "'")
-  for _, file in ipairs({ "kernels.h", "kernels.c", "kernel_tests.c" }) do
-    write(opts.out .. "/" .. file, template.render(root .. "/templates/" .. file, params))
-  end
+  render.files(root, render.params(root, plan, { name = "linear_tests" }), opts.out,
+    { "kernels.h", "kernels.c", "kernel_tests.c" })
 end
 
 local ok, err = pcall(main)

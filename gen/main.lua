@@ -12,7 +12,7 @@ package.cpath = root .. "/build/tools/?.so;" .. package.cpath
 
 local model_mod = require("model")
 local plan_mod = require("plan")
-local template = require("template")
+local render = require("render")
 local buildkey = require("buildkey")
 
 local function usage(msg)
@@ -37,18 +37,6 @@ for _, k in ipairs({ "model", "isa", "out" }) do
   if not opts[k] then usage("missing --" .. k) end
 end
 
-local function write_if_changed(path, text)
-  local f = io.open(path, "r")
-  if f then
-    local old = f:read("a")
-    f:close()
-    if old == text then return end
-  end
-  f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
-
 -- Forward-pass template per architecture: BitNet b1.58 is a llama with
 -- sub-layer norms and quantized activations, so one template serves both.
 local forward_template = { llama = "llama", bitnet = "llama" }
@@ -62,21 +50,8 @@ local ok, err = pcall(function()
   plan.features = features
   plan.build_key = buildkey.compute(root, model, plan)
 
-  local params = {
-    plan = plan, m = model, isa = plan.isa,
-    render_kernel = function(k)
-      return (template.render(plan_mod.template_path(root, plan.isa, k.kind), k.params):gsub("\n+$", ""))
-    end,
-    render_test = function(k)
-      return (template.render(root .. "/templates/tests/" .. k.kind .. ".c", k.params):gsub("\n+$", ""))
-    end,
-  }
-  os.execute("mkdir -p '" .. opts.out .. "'")
-  for _, file in ipairs({ "kernels.h", "kernels.c", "kernel_tests.c" }) do
-    write_if_changed(opts.out .. "/" .. file, template.render(root .. "/templates/" .. file, params))
-  end
-  write_if_changed(opts.out .. "/forward.c",
-    template.render(root .. "/templates/models/" .. forward_template[model.arch] .. ".c", params))
+  render.files(root, render.params(root, plan, model), opts.out, { "kernels.h", "kernels.c", "kernel_tests.c",
+    { "forward.c", "templates/models/" .. forward_template[model.arch] .. ".c" } })
 end)
 if not ok then
   io.stderr:write("gen: " .. tostring(err) .. "\n")

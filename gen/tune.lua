@@ -48,6 +48,7 @@ local model_mod = require("model")
 local plan_mod = require("plan")
 local isa_mod = require("isa")
 local template = require("template")
+local render = require("render")
 local buildkey = require("buildkey")
 local tuning = require("tuning")
 local bench = require("kernel_bench")
@@ -164,23 +165,10 @@ local function copy(t)
   return r
 end
 
-local function render_kernel(k)
-  return (template.render(plan_mod.template_path(root, isa, k.kind), k.params):gsub("\n+$", ""))
-end
-
-local function render_test(k)
-  return (template.render(root .. "/templates/tests/" .. k.kind .. ".c", k.params):gsub("\n+$", ""))
-end
-
 -- Render templates/<file> for a plan made of `kernels` into dir/<file>.
 local function render_files(dir, kernels, files)
-  local params = {
-    plan = { kernels = kernels, isa = isa, build_key = "tuning candidate" }, m = model, isa = isa,
-    render_kernel = render_kernel, render_test = render_test,
-  }
-  for _, file in ipairs(files) do
-    write(dir .. "/" .. file, template.render(root .. "/templates/" .. file, params))
-  end
+  local plan = { kernels = kernels, isa = isa, build_key = "tuning candidate" }
+  render.files(root, render.params(root, plan, model), dir, files)
 end
 
 local function first_line(path, pattern)
@@ -350,7 +338,7 @@ local function prepare(slot, cands)
     if ok then
       c.kind = inst.kind
       c.params = c.params or tuning.defaults_of(opts.isa, inst.kind)
-      ok, code = pcall(render_kernel, renamed(inst, "kernel"))
+      ok, code = pcall(render.params(root, { isa = isa }, model).render_kernel, renamed(inst, "kernel"))
       err = code
     end
     if not ok then

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "arena.h"
@@ -82,6 +83,66 @@ static int convert_matrix(struct row_job *job, struct sched *s, int64_t rows)
     return failed < rows ? -1 : 0;
 }
 
+/* Weights must be finite: a NaN or infinity in a norm or an embedding would
+ * turn every logit into NaN, silently.  Scanned in rows on s's threads; the
+ * error names the first non-finite element. */
+struct finite_job {
+    const void *data;
+    int64_t cols;
+    bool f16;
+    atomic_llong first_bad;  /* lowest row holding one, else the row count */
+};
+
+/* Index of the first non-finite element of row[0, n), or n. */
+static int64_t first_non_finite(const void *row, int64_t n, bool f16)
+{
+    const uint16_t *h = row;
+    const float *f = row;
+    bool any = false;
+    for (int64_t c = 0; c < n; c++)  /* branch-free, so it vectorizes */
+        any |= f16 ? (h[c] & 0x7c00u) == 0x7c00u : (f32_bits(f[c]) & 0x7f800000u) == 0x7f800000u;
+    if (any)
+        for (int64_t c = 0; c < n; c++)
+            if (f16 ? (h[c] & 0x7c00u) == 0x7c00u : !isfinite(f[c]))
+                return c;
+    return n;
+}
+
+static void scan_rows(void *ctx, size_t begin, size_t end, int worker)
+{
+    (void)worker;
+    struct finite_job *job = ctx;
+    const size_t row_bytes = (size_t)job->cols * (job->f16 ? 2 : 4);
+    for (size_t r = begin; r < end; r++)
+        if (first_non_finite((const char *)job->data + r * row_bytes, job->cols, job->f16) < job->cols) {
+            long long seen = atomic_load_explicit(&job->first_bad, memory_order_relaxed);
+            while ((long long)r < seen &&
+                   !atomic_compare_exchange_weak_explicit(&job->first_bad, &seen, (long long)r, memory_order_relaxed,
+                                                          memory_order_relaxed)) {
+            }
+            return;
+        }
+}
+
+static int check_finite(const struct weight_file *wf, const char *name, const void *data, bool f16, int64_t rows,
+                        int64_t cols, struct sched *s)
+{
+    struct finite_job job = { .data = data, .cols = cols, .f16 = f16 };
+    atomic_init(&job.first_bad, (long long)rows);
+    if (s)
+        parallel_for(s, (size_t)rows, 64, scan_rows, &job);
+    else
+        scan_rows(&job, 0, (size_t)rows, 0);
+    const int64_t r = (int64_t)atomic_load_explicit(&job.first_bad, memory_order_relaxed);
+    if (r == rows)
+        return 0;
+    const size_t at = (size_t)r * (size_t)cols;
+    const int64_t c = first_non_finite((const char *)data + at * (f16 ? 2 : 4), cols, f16);
+    const float v = f16 ? f16_to_f32(((const uint16_t *)data)[at + c]) : ((const float *)data)[at + c];
+    return ryot_fail("%s: tensor '%s' element [%lld, %lld] is %g: weights must be finite", wf->path, name,
+                     (long long)r, (long long)c, v);
+}
+
 /* Row r straight into the output: no staging row. */
 static int row_to_f32(const struct row_job *job, int64_t r, float *row)
 {
@@ -95,9 +156,9 @@ static const float *bind_f32(const struct weight_file *wf, struct arena *store, 
     const struct tensor *t = find_checked(wf, name, ndim, shape);
     if (!t)
         return NULL;
-    if (t->type == DT_F32 && t->scale == 1.0f)
-        return t->data;
     const int64_t n = tensor_elems(t), cols = shape[ndim - 1], block = dtype_block_elems(t->type);
+    if (t->type == DT_F32 && t->scale == 1.0f)
+        return check_finite(wf, name, t->data, false, n / cols, cols, s) == 0 ? t->data : NULL;
     float *dst = arena_alloc(store, (size_t)n * sizeof(float), 0);
     if (!dst)
         return NULL;
@@ -109,6 +170,8 @@ static const float *bind_f32(const struct weight_file *wf, struct arena *store, 
         ryot_fail("%s: tensor '%s': cannot convert %s to F32", wf->path, name, dtype_name(t->type));
         return NULL;
     }
+    if (check_finite(wf, name, dst, false, n / cols, cols, s) != 0)
+        return NULL;
     weight_file_release(wf, t);
     return dst;
 }
@@ -147,12 +210,12 @@ const uint16_t *bind_matrix_f16(const struct weight_file *wf, struct arena *stor
     if (!t)
         return NULL;
     if (t->type == DT_F16 && t->scale == 1.0f && (uintptr_t)t->data % sizeof(uint16_t) == 0)
-        return t->data;
+        return check_finite(wf, name, t->data, true, rows, cols, s) == 0 ? t->data : NULL;
     uint16_t *dst = arena_alloc(store, (size_t)rows * cols * sizeof(uint16_t), 0);
     if (!dst)
         return NULL;
     struct row_job job = { .wf = wf, .t = t, .cols = cols, .convert = row_to_f16, .out = dst };
-    if (convert_matrix(&job, s, rows) != 0)
+    if (convert_matrix(&job, s, rows) != 0 || check_finite(wf, name, dst, true, rows, cols, s) != 0)
         return NULL;
     weight_file_release(wf, t);
     return dst;

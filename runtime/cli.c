@@ -22,6 +22,7 @@
 #include "bandwidth.h"
 #include "cpu.h"
 #include "error.h"
+#include "f16.h"
 #include "file.h"
 #include "model.h"
 #include "perplexity.h"
@@ -133,7 +134,7 @@ static void parse(int argc, char **argv, struct options *o)
         else if (!strcmp(a, "-p")) o->prompt = v;
         else if (!strcmp(a, "-n") || !strcmp(a, "--gen-tokens")) o->steps = (int)parse_int(a, v, 0, INT_MAX);
         else if (!strcmp(a, "--prompt-tokens")) o->prompt_tokens = (int)parse_int(a, v, 1, INT_MAX);
-        else if (!strcmp(a, "-t")) o->threads = (int)parse_int(a, v, 1, 1024);
+        else if (!strcmp(a, "-t")) o->threads = (int)parse_int(a, v, 1, INT_MAX);
         else if (!strcmp(a, "--temp")) o->temperature = parse_float(a, v, 0.0f, 100.0f);
         else if (!strcmp(a, "--top-p")) o->top_p = parse_float(a, v, 1e-6f, 1.0f);
         else if (!strcmp(a, "--top-k")) o->top_k = (int)parse_int(a, v, 0, INT_MAX);
@@ -152,6 +153,12 @@ static void parse(int argc, char **argv, struct options *o)
         o->ppl_ctx = model_info()->seq_len < 512 ? model_info()->seq_len : 512;
     if (o->bench)
         o->temperature = 0;  /* greedy: figures must not depend on the seed */
+    /* more threads than CPUs only take turns: each parallel loop waits for the slowest */
+    if (o->threads > cpu_count()) {
+        fprintf(stderr, "%s: warning: -t %d is more than the %d CPU%s this process may use; using %d\n", argv[0],
+                o->threads, cpu_count(), cpu_count() > 1 ? "s" : "", cpu_count());
+        o->threads = cpu_count();
+    }
 }
 
 static void print_info(void)
@@ -178,6 +185,35 @@ static const char *default_file(const char *name, const char *what, char *buf, s
         ryot_die("%s file '%s' not found in %s (pass %s FILE, set RYOT_DATA, or run ./configure --data=DIR)", what,
                  name, data_dir(), !strcmp(what, "weights") ? "-m" : "-z");
     return buf;
+}
+
+/* Text goes to stdout as it is made; a full disk or a closed pipe is an
+ * error now, not a silent loss at exit. */
+static void flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        ryot_die("cannot write the output: %s", strerror(errno));
+}
+
+/* Whether every logit is a number: NaN or infinity means the weights or
+ * the computation broke, and sampling would quietly pick token 0. */
+static bool all_finite(const float *v, int n)
+{
+    bool ok = true;
+    for (int i = 0; i < n; i++)  /* branch-free, so it vectorizes */
+        ok &= (f32_bits(v[i]) & 0x7f800000u) != 0x7f800000u;
+    return ok;
+}
+
+/* The logits of position pos (NULL: the forward pass failed), checked. */
+static const float *checked_logits(const float *logits, int vocab, int pos)
+{
+    if (!logits)
+        ryot_die("%s", ryot_last_error());
+    if (!all_finite(logits, vocab))
+        ryot_die("position %d: the model's logits are not finite (NaN or infinity): the weights or the computation "
+                 "overflowed", pos);
+    return logits;
 }
 
 static double now_s(void)
@@ -286,9 +322,9 @@ static int generate(struct session *ss, int steps, bool stop_at_eos, double *t_p
                     void (*on_token)(struct session *, int prev, int next))
 {
     const double t0 = now_s();
-    const float *logits = model_forward(ss->model, ss->tokens, ss->n_prompt, 0);
-    if (!logits)
-        ryot_die("%s", ryot_last_error());
+    const int vocab = ss->mi->vocab_size;
+    const float *logits = checked_logits(model_forward(ss->model, ss->tokens, ss->n_prompt, 0), vocab,
+                                         ss->n_prompt - 1);
     *t_prefill = now_s() - t0;
     int pos = ss->n_prompt, generated = 0, prev = ss->tokens[ss->n_prompt - 1];
     double t_last = now_s();
@@ -300,9 +336,8 @@ static int generate(struct session *ss, int steps, bool stop_at_eos, double *t_p
             on_token(ss, prev, next);
         if (++generated == steps)
             break;
-        logits = model_forward(ss->model, &next, 1, pos++);
-        if (!logits)
-            ryot_die("%s", ryot_last_error());
+        logits = checked_logits(model_forward(ss->model, &next, 1, pos), vocab, pos);
+        pos++;
         const double t = now_s();
         ss->token_s[generated - 1] = t - t_last;
         t_last = t;
@@ -314,7 +349,7 @@ static int generate(struct session *ss, int steps, bool stop_at_eos, double *t_p
 static void print_token(struct session *ss, int prev, int next)
 {
     fputs(tokenizer_decode(&ss->tok, prev, next), stdout);
-    fflush(stdout);
+    flush_stdout();
 }
 
 static int compare_double(const void *a, const void *b)
@@ -328,12 +363,13 @@ static void run_text(struct session *ss, const struct options *o)
     /* the prompt as text (after BOS), then the generated tokens as they come */
     for (int i = 1; i < ss->n_prompt; i++)
         fputs(tokenizer_decode(&ss->tok, ss->tokens[i - 1], ss->tokens[i]), stdout);
-    fflush(stdout);
+    flush_stdout();
     double t_prefill;
     const double t0 = now_s();
     const int generated = generate(ss, o->steps, true, &t_prefill, print_token);
     const double t_decode = now_s() - t0 - t_prefill;
     printf("\n");
+    flush_stdout();
     fprintf(stderr, "%s: %s, %d threads: prompt %d tokens at %.1f tok/s, generated %d tokens at %.1f tok/s\n",
             ss->mi->name, ss->mi->isa, o->threads, ss->n_prompt, ss->n_prompt / t_prefill, generated,
             generated > 1 ? (generated - 1) / t_decode : 0.0);
@@ -388,6 +424,7 @@ int main(int argc, char **argv)
     parse(argc, argv, &o);
     if (o.info) {
         print_info();
+        flush_stdout();
         return 0;
     }
     struct session ss = { 0 };
@@ -398,6 +435,7 @@ int main(int argc, char **argv)
         run_perplexity(&ss, &o);
     else
         run_text(&ss, &o);
+    flush_stdout();
     teardown(&ss);
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "cpu.h"
 
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +57,10 @@ int cpu_check_isa(const char *isa)
 
 int cpu_count(void)
 {
+    /* the CPUs this process may run on (taskset, cgroups' cpusets), not all online ones */
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }

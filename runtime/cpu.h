@@ -7,7 +7,7 @@
  * missing feature. */
 int cpu_check_isa(const char *isa);
 
-/* Number of online CPUs (at least 1). */
+/* Number of CPUs this process may run on: its affinity mask (at least 1). */
 int cpu_count(void);
 
 #endif

@@ -72,6 +72,31 @@ expect "invalid UTF-8 in the prompt" "UTF-8" "$bin" -m "$ckpt" -z "$tok" -p "$(p
 expect "prompt longer than the context" "context" "$bin" -m "$ckpt" -z "$tok" -p "$long_prompt"
 expect "prompt plus -n beyond the context" "exceeds the context" "$bin" -m "$ckpt" -z "$tok" -p "hi" -n 600
 
+# the checkpoint with its final norm weights at 3e38: finite, so it loads,
+# but the normalized activations overflow and the logits are not numbers
+lua5.4 - "$ckpt" "$tmp/overflow.bin" <<'LUA'
+  local src = assert(io.open(arg[1], "rb")):read("a")
+  local dim, hidden, layers, heads, kv, vocab = string.unpack("<i4i4i4i4i4i4", src)
+  local kv_dim = dim // heads * kv
+  local floats = math.abs(vocab) * dim + layers * (2 * dim + 2 * dim * dim + 2 * dim * kv_dim + 3 * dim * hidden)
+  local at = 28 + 4 * floats  -- rms_final
+  local f = io.open(arg[2], "wb")
+  f:write(src:sub(1, at), string.rep(string.pack("<f", 3e38), dim), src:sub(at + 4 * dim + 1))
+  f:close()
+LUA
+expect "logits that overflow at run time" "position 1: the model's logits are not finite" "$bin" -m "$tmp/overflow.bin" -z "$tok" -p "Once" -n 4
+expect "output to a full disk" "cannot write the output: No space left on device" sh -c "\"\$0\" -m \"\$1\" -z \"\$2\" -p Once -n 8 > /dev/full" "$bin" "$ckpt" "$tok"
+# more threads than CPUs: a warning, and the run goes on with the CPUs there are
+if timeout 20 "$bin" -m "$ckpt" -z "$tok" -p "Once" -n 4 -t 100000 > "$tmp/out" 2> "$tmp/err" \
+    && grep -q "warning: -t 100000 is more than the [0-9]* CPUs\{0,1\} this process may use" "$tmp/err"; then
+    echo "ok   -t beyond the CPU count: $(head -n 1 "$tmp/err")"
+    passed=$((passed + 1))
+else
+    echo "FAIL -t beyond the CPU count: exit $?, stderr:"
+    sed 's/^/    /' "$tmp/err"
+    failed=$((failed + 1))
+fi
+
 printf 'Once upon a time' > "$tmp/short.txt"
 printf 'text \000 with a NUL' > "$tmp/nul.txt"
 printf 'bad \377 byte' > "$tmp/badutf8.txt"

@@ -1,6 +1,7 @@
 /* Shared body of the generated tests of the low-bit linear kernels
  * (templates/tests/linear_mad.c, linear_lut.c): included by the generated
- * kernel_tests.c after its fill()/check() helpers and the global `sched`.
+ * kernel_tests.c after its fill()/check() helpers, `scheds` and the
+ * periodic rows of tall matrices (test_period, repeat_rows).
  *
  * Random integer weights on the weight type's grid with random scales are
  * packed by runtime/pack.c into the kernel's layout; random int8 activations
@@ -52,12 +53,13 @@ static const char *const lowbit_values_label[] = { "", "extreme values, ", "satu
 /* Weights q as `values` says, with scales d (and int6 sub-scales sc,
  * [rows][cols_pad / 16]); w their values.  Each block holds its most
  * negative code so the packer's scale rule recovers d (int6 is laid out as
- * given instead). */
+ * given instead).  Rows from test_period(rows) on repeat the first ones. */
 static void lowbit_weights(const struct pack_layout *l, enum lowbit_values values, int8_t *q, int8_t *sc, float *d,
                            float *w)
 {
     const int64_t blocks = l->sb ? l->cols_pad / l->sb : 1, sb = l->sb ? l->sb : l->cols_pad;
-    for (int64_t i = 0; i < l->rows * l->cols; i++)
+    const int64_t rows = (int64_t)test_period((size_t)l->rows), subs = l->sub ? l->cols_pad / l->sub : 0;
+    for (int64_t i = 0; i < rows * l->cols; i++)
         q[i] = (int8_t)(values == LOWBIT_SATURATING ? (l->sub ? l->qmin : l->qmax)
                         : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? l->qmin : l->qmax)
                                                     : lowbit_rand(l->qmin, l->qmax));
@@ -65,7 +67,7 @@ static void lowbit_weights(const struct pack_layout *l, enum lowbit_values value
         d[0] = fabsf(lowbit_scale());
         q[0] = -1;  /* the tensor is ternary with magnitude d */
     }
-    for (int64_t r = 0; r < l->rows; r++)
+    for (int64_t r = 0; r < rows; r++)
         for (int64_t b = 0; b < blocks; b++) {
             if (l->sb)
                 d[r * blocks + b] = lowbit_scale();
@@ -73,27 +75,23 @@ static void lowbit_weights(const struct pack_layout *l, enum lowbit_values value
                 q[r * l->cols + b * sb + (int64_t)lowbit_rand(0, (int)((l->cols - b * sb < sb ? l->cols - b * sb : sb) - 1))] =
                     (int8_t)l->qmin;
         }
-    if (l->sub) {
-        const int64_t subs = l->cols_pad / l->sub;
-        for (int64_t i = 0; i < l->rows * subs; i++)
-            sc[i] = (int8_t)(values == LOWBIT_SATURATING ? -128
-                             : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? -128 : 127)
-                                                         : lowbit_rand(-128, 127));
-        /* as dequant_q6_k forms them: d * sc * q */
-        for (int64_t r = 0; r < l->rows; r++)
-            for (int64_t c0 = 0; c0 < l->cols; c0 += l->sub) {
-                const float d_sc = d[r * blocks + c0 / sb] * (float)sc[r * subs + c0 / l->sub];
-                for (int64_t c = c0; c < c0 + l->sub && c < l->cols; c++)
-                    w[r * l->cols + c] = d_sc * (float)q[r * l->cols + c];
-            }
-        return;
-    }
-    for (int64_t r = 0; r < l->rows; r++)
-        for (int64_t b = 0; b < blocks; b++) {
-            const float scale = d[l->sb ? r * blocks + b : 0];
-            for (int64_t c = b * sb; c < (b + 1) * sb && c < l->cols; c++)
-                w[r * l->cols + c] = (float)q[r * l->cols + c] * scale;
+    for (int64_t i = 0; i < rows * subs; i++)
+        sc[i] = (int8_t)(values == LOWBIT_SATURATING ? -128
+                         : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? -128 : 127)
+                                                     : lowbit_rand(-128, 127));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < l->cols; c++) {
+            const int64_t b = l->sb ? r * blocks + c / sb : 0;
+            /* int6: as dequant_q6_k forms them, d * sc * q */
+            w[r * l->cols + c] = l->sub ? d[b] * (float)sc[r * subs + c / l->sub] * (float)q[r * l->cols + c]
+                                        : (float)q[r * l->cols + c] * d[b];
         }
+    repeat_rows(q, (size_t)l->rows, (size_t)rows, (size_t)l->cols);
+    repeat_rows(w, (size_t)l->rows, (size_t)rows, sizeof(float) * (size_t)l->cols);
+    if (l->sb)
+        repeat_rows(d, (size_t)l->rows, (size_t)rows, sizeof(float) * (size_t)blocks);
+    if (l->sub)
+        repeat_rows(sc, (size_t)l->rows, (size_t)rows, (size_t)subs);
 }
 
 /* Weights as lowbit_weights made them, packed into l's layout at dst: int6
@@ -210,10 +208,13 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
     }
     int64_t bad = 0;
     double worst = 0, worst_bound = 0, err2 = 0, var = 0, exact2 = 0;
+    const int64_t period = (int64_t)test_period((size_t)rows);
+    float *exact_out = i8 ? malloc(sizeof(float) * (size_t)(n * period)) : NULL;
+    double *bounds = i8 ? malloc(sizeof(double) * 3 * (size_t)(n * period)) : NULL;
+    ok = ok && (!i8 || (exact_out && bounds));
+    const int set_up = ok;
     if (ok) {
-        for (size_t i = 0; i < (size_t)(n * rows); i++)
-            out[i] = NAN;
-        fn(sched, out, packed, xq, xs, n);
+        /* the reference for the first `period` rows (the rest repeat them) */
         for (int t = 0; t < n; t++) {
             const int8_t *x = xq + (size_t)t * x_stride;
             int m = 0;
@@ -224,7 +225,7 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
              * scale: each looked-up entry is off by at most 1/2, and a group
              * looks up 2^p-weighted entries and offset x its all-ones one */
             const double group_err = 0.5 * ((1 << l->bits) - 1 + l->offset) * m / 127.0 * xs[t];
-            for (int64_t r = 0; r < rows; r++) {
+            for (int64_t r = 0; r < period; r++) {
                 float sum = 0.0f, exact = 0.0f;
                 double bound = 0, sigma2 = 0, mag = 0;
                 for (int64_t b = 0; b < blocks; b++) {
@@ -256,38 +257,57 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
                     mag += fabs((double)db * (double)acc) * xs[t];
                 }
                 ref[(size_t)t * rows + r] = l->sb == 0 ? sum : sum * t_scale;
-                bad += !(out[(size_t)t * rows + r] == ref[(size_t)t * rows + r]);
                 if (i8) {
                     /* float rounding of both results on top of the table's */
-                    if (l->sb)
-                        exact *= xs[t];
-                    const double err = fabs((double)out[(size_t)t * rows + r] - exact);
-                    worst_bound = worse(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
-                    err2 += err * err;
-                    var += sigma2;
-                    exact2 += (double)exact * exact;
+                    const size_t at = (size_t)(t * period + r);
+                    exact_out[at] = l->sb ? exact * xs[t] : exact;
+                    bounds[3 * at] = bound, bounds[3 * at + 1] = sigma2, bounds[3 * at + 2] = mag;
                 }
             }
+            for (int64_t r = period; r < rows; r++)
+                ref[(size_t)t * rows + r] = ref[(size_t)t * rows + r % period];
         }
+    }
+    for (int s = 0; ok && s < N_SCHEDS; s++) {
+        for (size_t i = 0; i < (size_t)(n * rows); i++)
+            out[i] = NAN;
+        fn(scheds[s], out, packed, xq, xs, n);
+        bad = 0;
+        for (size_t i = 0; i < (size_t)(n * rows); i++)
+            bad += !(out[i] == ref[i]);
         worst = max_error(out, ref, (size_t)(n * rows));
+        char what[160];
+        snprintf(what, sizeof what, "%d thread%s, %s%d token%s: outputs differing from the reference: %lld", s + 1,
+                 s ? "s" : "", lowbit_values_label[values], n, n > 1 ? "s" : "", (long long)bad);
+        ok = check(name, what, worst, 0) && bad == 0;
+        if (i8 && ok) {
+            /* Groups' rounding errors are uncorrelated and zero-mean (negating
+             * one group's activations negates its error and keeps m), so the
+             * expected square error of an output is at most the sum of its
+             * groups' squared bounds: checked as a mean over enough outputs,
+             * and the worst case on every output (of the first period). */
+            worst_bound = err2 = var = exact2 = 0;
+            for (int t = 0; t < n; t++)
+                for (int64_t r = 0; r < period; r++) {
+                    const size_t at = (size_t)(t * period + r);
+                    const double bound = bounds[3 * at], mag = bounds[3 * at + 2];
+                    const double err = fabs((double)out[(size_t)t * rows + r] - exact_out[at]);
+                    worst_bound = worse(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
+                    err2 += err * err;
+                    var += bounds[3 * at + 1];
+                    exact2 += (double)exact_out[at] * exact_out[at];
+                }
+            const double rms = n * period >= 64 && var > 0 ? sqrt(err2 / var) : 0;
+            snprintf(what, sizeof what, "%d thread%s, %s%d token%s: error vs exact / bound: worst %.2f, rms %.2f "
+                     "(%.2g of rms output)", s + 1, s ? "s" : "", lowbit_values_label[values], n, n > 1 ? "s" : "",
+                     worst_bound, rms, exact2 > 0 ? sqrt(err2 / exact2) : 0);
+            ok = check(name, what, worse(worst_bound, rms), 1);
+        }
     }
-    char what[128];
-    snprintf(what, sizeof what, "%s%d token%s: outputs differing from the reference: %lld", lowbit_values_label[values],
-             n, n > 1 ? "s" : "", (long long)bad);
-    ok = check(name, what, ok ? worst : 1e30, 0) && bad == 0;
-    if (i8 && ok) {
-        /* Groups' rounding errors are uncorrelated and zero-mean (negating
-         * one group's activations negates its error and keeps m), so the
-         * expected square error of an output is at most the sum of its
-         * groups' squared bounds: checked as a mean over enough outputs,
-         * and the worst case on every output. */
-        const double rms = n * rows >= 64 && var > 0 ? sqrt(err2 / var) : 0;
-        snprintf(what, sizeof what, "%s%d token%s: error vs exact / bound: worst %.2f, rms %.2f (%.2g of rms output)",
-                 lowbit_values_label[values], n, n > 1 ? "s" : "", worst_bound, rms,
-                 exact2 > 0 ? sqrt(err2 / exact2) : 0);
-        ok = check(name, what, worse(worst_bound, rms), 1);
-    }
+    if (!set_up)
+        check(name, "out of memory or packing failed", 1, 0);
     free(q); free(sc); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(tab); free(idx); free(packed);
+    free(exact_out); free(bounds);
     return ok;
 }
 
@@ -325,16 +345,17 @@ static inline int lowbit_check_pair(const char *name, lowbit_kernel fn, lowbit_p
                 xq[(size_t)t * x_stride + c] = (int8_t)lowbit_rand(-127, 127);
         }
         float *a = out, *b = out + TOKENS * rows, *ref_a = b + TOKENS * rows, *ref_b = ref_a + TOKENS * rows;
-        for (int n = 1; n <= TOKENS; n += TOKENS - 1) {
-            pair(sched, a, packed[0], b, packed[1], xq, xs, n);
-            fn(sched, ref_a, packed[0], xq, xs, n);
-            fn(sched, ref_b, packed[1], xq, xs, n);
-            for (int64_t i = 0; i < n * rows; i++)
-                bad += !(a[i] == ref_a[i]) + !(b[i] == ref_b[i]);
-        }
+        for (int s = 0; s < N_SCHEDS; s++)
+            for (int n = 1; n <= TOKENS; n += TOKENS - 1) {
+                pair(scheds[s], a, packed[0], b, packed[1], xq, xs, n);
+                fn(scheds[s], ref_a, packed[0], xq, xs, n);
+                fn(scheds[s], ref_b, packed[1], xq, xs, n);
+                for (int64_t i = 0; i < n * rows; i++)
+                    bad += !(a[i] == ref_a[i]) + !(b[i] == ref_b[i]);
+            }
     }
     free(q); free(xq); free(sc); free(d); free(w); free(xs); free(out); free(packed[0]); free(packed[1]);
-    return check(name, ok ? "_pair of two matrices, 1 and 3 tokens: outputs differing from single calls"
+    return check(name, ok ? "_pair of two matrices, 1 and 2 threads, 1 and 3 tokens: outputs differing from single calls"
                           : "_pair: out of memory or packing failed", ok ? (double)bad : 1, 0);
 }
 

@@ -87,11 +87,11 @@ static int test_{{name}}(void)
 //@ end
     };
     const size_t cache_elems = (size_t){{NKV}} * {{cache_head_stride}};
-    const size_t scratch_bytes = {{scratch_shared_bytes}} + (size_t)sched_threads(sched) * {{scratch_thread_bytes}};
+    const size_t scratch_bytes = {{scratch_shared_bytes}} + (size_t)N_SCHEDS * {{scratch_thread_bytes}};
     float *k_raw = malloc(sizeof(float) * {{seq_len}} * KVD), *v_raw = malloc(sizeof(float) * {{seq_len}} * KVD);
     float *k_seen = malloc(sizeof(float) * {{seq_len}} * KVD), *v_seen = malloc(sizeof(float) * {{seq_len}} * KVD);
     float *q = malloc(sizeof(float) * MAX_N * QD), *out = malloc(sizeof(float) * MAX_N * QD);
-    float *ref = malloc(sizeof(float) * MAX_N * QD);
+    float *ref = malloc(sizeof(float) * MAX_N * QD), *ref_f32 = malloc(sizeof(float) * MAX_N * QD);
     {{CT}} *k_cache = malloc(sizeof({{CT}}) * cache_elems), *v_cache = malloc(sizeof({{CT}}) * cache_elems);
     void *scratch = aligned_alloc(64, scratch_bytes);
 //@ if kv_type == "f16" then
@@ -116,36 +116,43 @@ static int test_{{name}}(void)
             v_seen[i] = v_raw[i];
 //@ end
         }
-        /* the cache as earlier steps left it; everything past pos poisoned */
-        for (size_t i = 0; i < cache_elems; i++) {
-            k_cache[i] = huge;
-            v_cache[i] = nan;
-        }
-        for (int t = 0; t < pos; t++)
-            for (int h = 0; h < {{NKV}}; h++)
-                for (int d = 0; d < {{HD}}; d++) {
-                    const size_t from = ((size_t)t * {{NKV}} + h) * {{HD}} + d;
-                    const size_t to = (size_t)h * {{cache_head_stride}} + (size_t)t * {{HD}} + d;
-                    k_cache[to] = {{name}}_to_cache(k_raw[from]);
-                    v_cache[to] = {{name}}_to_cache(v_raw[from]);
-                }
-
-        {{name}}(sched, out, q, k_raw + (size_t)pos * KVD, v_raw + (size_t)pos * KVD, k_cache, v_cache, scratch, pos, n);
-
-        char what[120];
         {{name}}_reference(ref, q, k_seen, v_seen, pos, n);
-        snprintf(what, sizeof what, "queries %d..%d vs two-pass softmax", pos, ctx - 1);
-        ok &= check("{{name}}", what, max_error(out, ref, (size_t)n * QD), 1e-5);
-        snprintf(what, sizeof what, "queries %d..%d cache rows written, rest untouched", pos, ctx - 1);
-        const int cache_ok = {{name}}_cache_ok(k_cache, k_raw, pos, ctx, huge) && {{name}}_cache_ok(v_cache, v_raw, pos, ctx, nan);
-        ok &= check("{{name}}", what, cache_ok ? 0 : 1, 0);
 //@ if kv_type == "f16" then
-        {{name}}_reference(ref, q, k_raw, v_raw, pos, n);
-        snprintf(what, sizeof what, "queries %d..%d vs f32 values (f16 cache)", pos, ctx - 1);
-        ok &= check("{{name}}", what, max_error(out, ref, (size_t)n * QD), 2e-3);
+        {{name}}_reference(ref_f32, q, k_raw, v_raw, pos, n);
 //@ end
+        for (int s = 0; s < N_SCHEDS; s++) {
+            /* the cache as earlier steps left it; everything past pos poisoned */
+            for (size_t i = 0; i < cache_elems; i++) {
+                k_cache[i] = huge;
+                v_cache[i] = nan;
+            }
+            for (int t = 0; t < pos; t++)
+                for (int h = 0; h < {{NKV}}; h++)
+                    for (int d = 0; d < {{HD}}; d++) {
+                        const size_t from = ((size_t)t * {{NKV}} + h) * {{HD}} + d;
+                        const size_t to = (size_t)h * {{cache_head_stride}} + (size_t)t * {{HD}} + d;
+                        k_cache[to] = {{name}}_to_cache(k_raw[from]);
+                        v_cache[to] = {{name}}_to_cache(v_raw[from]);
+                    }
+
+            {{name}}(scheds[s], out, q, k_raw + (size_t)pos * KVD, v_raw + (size_t)pos * KVD, k_cache, v_cache, scratch,
+            {{string.rep(" ", #name)}} pos, n);
+
+            char what[120];
+            snprintf(what, sizeof what, "%d thread%s, queries %d..%d vs two-pass softmax", s + 1, s ? "s" : "", pos, ctx - 1);
+            ok &= check("{{name}}", what, max_error(out, ref, (size_t)n * QD), 1e-5);
+            snprintf(what, sizeof what, "%d thread%s, queries %d..%d cache rows written, rest untouched", s + 1,
+                     s ? "s" : "", pos, ctx - 1);
+            const int cache_ok = {{name}}_cache_ok(k_cache, k_raw, pos, ctx, huge) && {{name}}_cache_ok(v_cache, v_raw, pos, ctx, nan);
+            ok &= check("{{name}}", what, cache_ok ? 0 : 1, 0);
+//@ if kv_type == "f16" then
+            snprintf(what, sizeof what, "%d thread%s, queries %d..%d vs f32 values (f16 cache)", s + 1, s ? "s" : "", pos,
+                     ctx - 1);
+            ok &= check("{{name}}", what, max_error(out, ref_f32, (size_t)n * QD), 2e-3);
+//@ end
+        }
     }
-    free(k_raw); free(v_raw); free(k_seen); free(v_seen); free(q); free(out); free(ref);
+    free(k_raw); free(v_raw); free(k_seen); free(v_seen); free(q); free(out); free(ref); free(ref_f32);
     free(k_cache); free(v_cache); free(scratch);
     return ok;
 }

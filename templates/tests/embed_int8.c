@@ -3,8 +3,10 @@ static int test_{{name}}(void)
     enum { ROWS = {{rows}}, COLS = {{cols}}, STRIDE = {{stride}}, TOKENS = 3 };
     int8_t *table = malloc((size_t)ROWS * STRIDE);
     float *scale = malloc(sizeof(float) * ROWS), out[TOKENS * COLS];
-    for (size_t i = 0; i < (size_t)ROWS * STRIDE; i++)
+    const size_t period = test_period(ROWS);
+    for (size_t i = 0; i < period * STRIDE; i++)
         table[i] = (int8_t)(rng_next() % 255 - 127);
+    repeat_rows(table, ROWS, period, STRIDE);
     for (int r = 0; r < ROWS; r++)
         scale[r] = fabsf(rng_float()) + 1e-3f;
     const int tokens[TOKENS] = { ROWS - 1, 0, ROWS / 2 };

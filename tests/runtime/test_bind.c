@@ -23,7 +23,8 @@
 enum { ROWS = 5, COLS = 70, STRIDE = 128, Q8_COLS = 64 };
 
 static float f32_table[ROWS * COLS], huge_table[ROWS * COLS], inf_table[ROWS * COLS], q8_source[ROWS * Q8_COLS];
-static uint16_t f16_table[ROWS * COLS];
+static float nan_norm[COLS];
+static uint16_t f16_table[ROWS * COLS], f16_nan_table[ROWS * COLS];
 static unsigned char q8_table[ROWS * Q8_COLS / 32 * 34];
 
 static uint64_t aligned(uint64_t x)
@@ -33,9 +34,10 @@ static uint64_t aligned(uint64_t x)
 
 /* A GGUF with ROWS x COLS tensors "emb.f16" (F16), "emb.f32" (F32, one row
  * all zero), "emb.huge" (F32 with values too large for f16 in rows 1 and 3),
- * "emb.inf" (F32 holding infinities in rows 1 and 4) and ROWS x Q8_COLS
- * "emb.q8" (Q8_0).  Converted on several threads, the error must still name
- * the first bad element. */
+ * "emb.inf" (F32 holding infinities in rows 1 and 4), "emb.f16nan" (F16
+ * with NaNs in rows 3 and 4), ROWS x Q8_COLS "emb.q8" (Q8_0) and the vector
+ * "norm.nan" (F32, NaN at 7).  Converted or scanned on several threads, an
+ * error must still name the first bad element. */
 static int write_file(const char *path)
 {
     for (int i = 0; i < ROWS * COLS; i++) {
@@ -50,17 +52,24 @@ static int write_file(const char *path)
     huge_table[3 * COLS] = -1e6f;
     inf_table[COLS + 60] = -INFINITY;
     inf_table[4 * COLS + 1] = INFINITY;
+    memcpy(f16_nan_table, f16_table, sizeof f16_nan_table);
+    f16_nan_table[3 * COLS + 5] = 0x7e00;
+    f16_nan_table[4 * COLS] = 0xfe00;
+    memcpy(nan_norm, f32_table, sizeof nan_norm);
+    nan_norm[7] = NAN;
     for (int i = 0; i < ROWS * Q8_COLS; i++)
         q8_source[i] = cosf(0.1f * i);
     if (quantize_row(DT_Q8_0, q8_source, q8_table, ROWS * Q8_COLS) != 0)
         return -1;
 
-    const struct { const char *name; const void *data; size_t bytes; enum dtype type; int64_t cols; } t[] = {
-        { "emb.f16", f16_table, sizeof f16_table, DT_F16, COLS },
-        { "emb.f32", f32_table, sizeof f32_table, DT_F32, COLS },
-        { "emb.huge", huge_table, sizeof huge_table, DT_F32, COLS },
-        { "emb.inf", inf_table, sizeof inf_table, DT_F32, COLS },
-        { "emb.q8", q8_table, sizeof q8_table, DT_Q8_0, Q8_COLS },
+    const struct { const char *name; const void *data; size_t bytes; enum dtype type; int64_t rows, cols; } t[] = {
+        { "emb.f16", f16_table, sizeof f16_table, DT_F16, ROWS, COLS },
+        { "emb.f32", f32_table, sizeof f32_table, DT_F32, ROWS, COLS },
+        { "emb.huge", huge_table, sizeof huge_table, DT_F32, ROWS, COLS },
+        { "emb.inf", inf_table, sizeof inf_table, DT_F32, ROWS, COLS },
+        { "emb.f16nan", f16_nan_table, sizeof f16_nan_table, DT_F16, ROWS, COLS },
+        { "emb.q8", q8_table, sizeof q8_table, DT_Q8_0, ROWS, Q8_COLS },
+        { "norm.nan", nan_norm, sizeof nan_norm, DT_F32, 0, COLS },  /* rows 0: a vector */
     };
     enum { N = sizeof t / sizeof t[0] };
 
@@ -72,8 +81,8 @@ static int write_file(const char *path)
     gguf_put_header(&w, N, 0);
     uint64_t at = 0;
     for (int i = 0; i < N; i++) {
-        const int64_t shape[2] = { ROWS, t[i].cols };
-        gguf_put_tensor_info(&w, t[i].name, 2, shape, t[i].type, at);
+        const int64_t shape[2] = { t[i].rows, t[i].cols };
+        gguf_put_tensor_info(&w, t[i].name, t[i].rows ? 2 : 1, t[i].rows ? shape : shape + 1, t[i].type, at);
         at = aligned(at + t[i].bytes);
     }
     for (int i = 0; i < N; i++) {
@@ -189,7 +198,14 @@ int main(void)
                     "does not fit in F16");
         CHECK_FAILS(bind_matrix_int8(&wf, &store, s, "emb.inf", ROWS, COLS, STRIDE, &scale), path,
                     "'emb.inf' element [1, 60] is -inf");
+        /* NaN or infinity anywhere, mapped in place or converted */
+        CHECK_FAILS(bind_matrix_f16(&wf, &store, s, "emb.f16nan", ROWS, COLS), path,
+                    "'emb.f16nan' element [3, 5] is nan: weights must be finite");
+        CHECK_FAILS(bind_matrix_f16(&wf, &store, s, "emb.inf", ROWS, COLS), path, "'emb.inf' element [1, 60] is -inf");
+        CHECK_FAILS(bind_matrix_f32(&wf, &store, s, "emb.inf", ROWS, COLS), path, "'emb.inf' element [1, 60] is -inf");
+        CHECK_FAILS(bind_matrix_f32(&wf, &store, s, "emb.f16nan", ROWS, COLS), path, "'emb.f16nan' element [3, 5] is nan");
     }
+    CHECK_FAILS(bind_vector_f32(&wf, &store, "norm.nan", COLS), path, "'norm.nan' element [0, 7] is nan");
     struct arena tiny;
     CHECK(arena_init(&tiny, 4096) == 0, "%s", ryot_last_error());
     CHECK_FAILS(bind_matrix_int8(&wf, &tiny, two, "emb.f32", ROWS, COLS, 4096, &scale), "arena");
