@@ -7,7 +7,7 @@ return {
   name = "llama3-1.58-tiny",
   description = "tiny Llama3 1.58-bit layout for tests",
   dim = 256,
-  hidden_dim = 896,
+  hidden_dim = 1024,
   n_layers = 2,
   n_heads = 8,
   n_kv_heads = 2,

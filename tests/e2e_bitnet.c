@@ -46,8 +46,9 @@
  * cached row, and the last logits.
  *
  * That the tolerance catches architectural mistakes is checked too:
- * references with the other activation, without the sub-layer norms, or
- * without activation quantization must differ from the real one by more
+ * references with the other activation, without the sub-layer norms,
+ * without activation quantization, or with the other RoPE pairing must
+ * differ from the real one by more
  * than 100 times the tight tolerance within SENSITIVITY steps.  Every check
  * runs with 1 and 2 threads.
  *
@@ -76,9 +77,10 @@ static const double tight = 1e-4;  /* logits, absolute; they are O(1) */
 static const double ambiguous = 1e-3;
 
 /* Deliberately wrong references, to show the tolerance catches them. */
-enum variant { REAL, OTHER_ACTIVATION, NO_SUB_NORMS, NO_ACT_QUANT, N_VARIANTS };
+enum variant { REAL, OTHER_ACTIVATION, NO_SUB_NORMS, NO_ACT_QUANT, OTHER_ROPE, N_VARIANTS };
 static const char *const variant_names[] = { "the file's architecture", "the other FFN activation",
-                                             "no sub-layer norms", "no activation quantization" };
+                                             "no sub-layer norms", "no activation quantization",
+                                             "the other RoPE pairing" };
 
 /* An activation rounded during a step: the n-th rounding call of the step
  * (every Q above, and the int8 head's blocks) and the element. */
@@ -395,8 +397,9 @@ static double *ref_step(struct ref *r, int token, int pos, const struct rounding
         matvec(r->q, L->wq, r->xb, d, d);
         matvec(k, L->wk, r->xb, kv, d);
         matvec(v, L->wv, r->xb, kv, d);
-        rope(r->q, r->heads, hs, pos, r->theta, r->neox);
-        rope(k, r->kv_heads, hs, pos, r->theta, r->neox);
+        const bool neox = r->neox != (r->variant == OTHER_ROPE);
+        rope(r->q, r->heads, hs, pos, r->theta, neox);
+        rope(k, r->kv_heads, hs, pos, r->theta, neox);
         for (int i = 0; i < kv; i++) {  /* the cache holds f16 */
             k[i] = f16_to_f32(f32_to_f16((float)k[i]));
             v[i] = f16_to_f32(f32_to_f16((float)v[i]));
