@@ -177,23 +177,39 @@ static int64_t lowbit_i8_dot(const struct pack_layout *l, const uint8_t *idx, co
     return acc;
 }
 
+/* One packed matrix of `values` run with each token count of ns[] (on
+ * each scheduler), every output against the reference. */
 static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pack_layout *l, int x_stride,
-                             int n, enum lowbit_values values)
+                             const int *ns, int n_counts, enum lowbit_values values)
 {
     const int64_t rows = l->rows, cols = l->cols, blocks = l->sb ? l->cols_pad / l->sb : 1;
-    const int64_t sb = l->sb ? l->sb : l->cols_pad;
+    const int64_t sb = l->sb ? l->sb : l->cols_pad, period = (int64_t)test_period((size_t)rows);
     const int i8 = l->family == PACK_LUT && l->table == PACK_TABLE_I8;
-    int8_t *q = malloc((size_t)(rows * cols)), *xq = calloc((size_t)n * (size_t)x_stride, 1);
+    int max_n = 1;
+    for (int k = 0; k < n_counts; k++)
+        max_n = ns[k] > max_n ? ns[k] : max_n;
+    int8_t *q = malloc((size_t)(rows * cols)), *xq = calloc((size_t)max_n * (size_t)x_stride, 1);
     int8_t *sc = l->sub ? malloc((size_t)(rows * (l->cols_pad / l->sub))) : NULL;
     float *d = malloc(sizeof(float) * (size_t)(rows * blocks)), *w = malloc(sizeof(float) * (size_t)(rows * cols));
-    float *xs = malloc(sizeof(float) * (size_t)n), *out = malloc(sizeof(float) * (size_t)(n * rows));
-    float *ref = malloc(sizeof(float) * (size_t)(n * rows));
+    float *xs = malloc(sizeof(float) * (size_t)max_n), *out = malloc(sizeof(float) * (size_t)(max_n * rows));
+    float *ref = malloc(sizeof(float) * (size_t)(max_n * rows));
     int8_t *tab = i8 ? malloc((size_t)(l->cols_pad / l->g) << l->g) : NULL;
     uint8_t *idx = i8 ? malloc((size_t)(rows * (l->cols_pad / l->g) * l->bits)) : NULL;
+    float *exact_out = i8 ? malloc(sizeof(float) * (size_t)(max_n * period)) : NULL;
+    double *bounds = i8 ? malloc(sizeof(double) * 3 * (size_t)(max_n * period)) : NULL;
     uint8_t *packed = aligned_alloc(64, l->bytes);
-    int ok = q && xq && d && w && xs && out && ref && packed && (!i8 || (tab && idx)) && (!l->sub || sc);
+    int ok = q && xq && d && w && xs && out && ref && packed && (!i8 || (tab && idx && exact_out && bounds))
+             && (!l->sub || sc);
     if (ok) {
         lowbit_weights(l, values, q, sc, d, w);
+        ok = lowbit_pack(l, q, sc, d, w, packed) == 0;
+        if (i8)
+            lowbit_i8_indices(l, q, idx);
+    }
+    if (!ok)
+        check(name, "out of memory or packing failed", 1, 0);
+    for (int k = 0; ok && k < n_counts; k++) {
+        const int n = ns[k];
         fill(xs, (size_t)n);
         for (int t = 0; t < n; t++) {
             xs[t] = 0.001f + fabsf(xs[t]);
@@ -202,18 +218,6 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
                                                         : values == LOWBIT_EXTREME  ? (rng_next() & 1 ? -127 : 127)
                                                                                     : lowbit_rand(-127, 127));
         }
-        ok = lowbit_pack(l, q, sc, d, w, packed) == 0;
-        if (i8)
-            lowbit_i8_indices(l, q, idx);
-    }
-    int64_t bad = 0;
-    double worst = 0, worst_bound = 0, err2 = 0, var = 0, exact2 = 0;
-    const int64_t period = (int64_t)test_period((size_t)rows);
-    float *exact_out = i8 ? malloc(sizeof(float) * (size_t)(n * period)) : NULL;
-    double *bounds = i8 ? malloc(sizeof(double) * 3 * (size_t)(n * period)) : NULL;
-    ok = ok && (!i8 || (exact_out && bounds));
-    const int set_up = ok;
-    if (ok) {
         /* the reference for the first `period` rows (the rest repeat them) */
         for (int t = 0; t < n; t++) {
             const int8_t *x = xq + (size_t)t * x_stride;
@@ -267,45 +271,42 @@ static int lowbit_check_case(const char *name, lowbit_kernel fn, const struct pa
             for (int64_t r = period; r < rows; r++)
                 ref[(size_t)t * rows + r] = ref[(size_t)t * rows + r % period];
         }
-    }
-    for (int s = 0; ok && s < N_SCHEDS; s++) {
-        for (size_t i = 0; i < (size_t)(n * rows); i++)
-            out[i] = NAN;
-        fn(scheds[s], out, packed, xq, xs, n);
-        bad = 0;
-        for (size_t i = 0; i < (size_t)(n * rows); i++)
-            bad += !(out[i] == ref[i]);
-        worst = max_error(out, ref, (size_t)(n * rows));
-        char what[160];
-        snprintf(what, sizeof what, "%d thread%s, %s%d token%s: outputs differing from the reference: %lld", s + 1,
-                 s ? "s" : "", lowbit_values_label[values], n, n > 1 ? "s" : "", (long long)bad);
-        ok = check(name, what, worst, 0) && bad == 0;
-        if (i8 && ok) {
-            /* Groups' rounding errors are uncorrelated and zero-mean (negating
-             * one group's activations negates its error and keeps m), so the
-             * expected square error of an output is at most the sum of its
-             * groups' squared bounds: checked as a mean over enough outputs,
-             * and the worst case on every output (of the first period). */
-            worst_bound = err2 = var = exact2 = 0;
-            for (int t = 0; t < n; t++)
-                for (int64_t r = 0; r < period; r++) {
-                    const size_t at = (size_t)(t * period + r);
-                    const double bound = bounds[3 * at], mag = bounds[3 * at + 2];
-                    const double err = fabs((double)out[(size_t)t * rows + r] - exact_out[at]);
-                    worst_bound = worse(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
-                    err2 += err * err;
-                    var += bounds[3 * at + 1];
-                    exact2 += (double)exact_out[at] * exact_out[at];
-                }
-            const double rms = n * period >= 64 && var > 0 ? sqrt(err2 / var) : 0;
-            snprintf(what, sizeof what, "%d thread%s, %s%d token%s: error vs exact / bound: worst %.2f, rms %.2f "
-                     "(%.2g of rms output)", s + 1, s ? "s" : "", lowbit_values_label[values], n, n > 1 ? "s" : "",
-                     worst_bound, rms, exact2 > 0 ? sqrt(err2 / exact2) : 0);
-            ok = check(name, what, worse(worst_bound, rms), 1);
+        for (int s = 0; ok && s < N_SCHEDS; s++) {
+            for (size_t i = 0; i < (size_t)(n * rows); i++)
+                out[i] = NAN;
+            fn(scheds[s], out, packed, xq, xs, n);
+            int64_t bad = 0;
+            for (size_t i = 0; i < (size_t)(n * rows); i++)
+                bad += !(out[i] == ref[i]);
+            char what[160];
+            snprintf(what, sizeof what, "%d thread%s, %s%d token%s: outputs differing from the reference: %lld", s + 1,
+                     s ? "s" : "", lowbit_values_label[values], n, n > 1 ? "s" : "", (long long)bad);
+            ok = check(name, what, max_error(out, ref, (size_t)(n * rows)), 0) && bad == 0;
+            if (i8 && ok) {
+                /* Groups' rounding errors are uncorrelated and zero-mean (negating
+                 * one group's activations negates its error and keeps m), so the
+                 * expected square error of an output is at most the sum of its
+                 * groups' squared bounds: checked as a mean over enough outputs,
+                 * and the worst case on every output (of the first period). */
+                double worst_bound = 0, err2 = 0, var = 0, exact2 = 0;
+                for (int t = 0; t < n; t++)
+                    for (int64_t r = 0; r < period; r++) {
+                        const size_t at = (size_t)(t * period + r);
+                        const double bound = bounds[3 * at], mag = bounds[3 * at + 2];
+                        const double err = fabs((double)out[(size_t)t * rows + r] - exact_out[at]);
+                        worst_bound = worse(worst_bound, err / (bound + 1e-5 * (mag + bound) + 1e-30));
+                        err2 += err * err;
+                        var += bounds[3 * at + 1];
+                        exact2 += (double)exact_out[at] * exact_out[at];
+                    }
+                const double rms = n * period >= 64 && var > 0 ? sqrt(err2 / var) : 0;
+                snprintf(what, sizeof what, "%d thread%s, %s%d token%s: error vs exact / bound: worst %.2f, rms %.2f "
+                         "(%.2g of rms output)", s + 1, s ? "s" : "", lowbit_values_label[values], n, n > 1 ? "s" : "",
+                         worst_bound, rms, exact2 > 0 ? sqrt(err2 / exact2) : 0);
+                ok = check(name, what, worse(worst_bound, rms), 1);
+            }
         }
     }
-    if (!set_up)
-        check(name, "out of memory or packing failed", 1, 0);
     free(q); free(sc); free(xq); free(d); free(w); free(xs); free(out); free(ref); free(tab); free(idx); free(packed);
     free(exact_out); free(bounds);
     return ok;
@@ -367,19 +368,15 @@ static int lowbit_check(const char *name, lowbit_kernel fn, const char *layout, 
     if (pack_layout_parse(layout, &l) != 0)
         return check(name, ryot_last_error(), 1, 0);
     const int small = l.rows * l.cols <= (1 << 20);
-    /* An output head takes seconds per case: decode and a few tokens only
-     * (the extreme cases run on the same template at smaller shapes). */
+    /* An output head takes seconds per matrix: random values only (the
+     * extreme cases run on the same template at smaller shapes). */
+    const int head[] = { 1, 7 }, random[] = { 1, 2, 7, small ? token_tile + 3 : 13 }, extreme[] = { 1, 9 };
+    const int saturating[] = { (token_tile < 8 ? token_tile : 8) + 1 };
     if (l.rows * l.cols > (1 << 26))
-        return lowbit_check_case(name, fn, &l, x_stride, 1, LOWBIT_RANDOM)
-               & lowbit_check_case(name, fn, &l, x_stride, 7, LOWBIT_RANDOM);
-    const int counts[] = { 1, 2, 7, small ? token_tile + 3 : 13 };
-    int ok = 1;
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
-        ok &= lowbit_check_case(name, fn, &l, x_stride, counts[i], LOWBIT_RANDOM);
-    ok &= lowbit_check_case(name, fn, &l, x_stride, 1, LOWBIT_EXTREME);
-    ok &= lowbit_check_case(name, fn, &l, x_stride, 9, LOWBIT_EXTREME);
-    ok &= lowbit_check_case(name, fn, &l, x_stride, (token_tile < 8 ? token_tile : 8) + 1, LOWBIT_SATURATING);
-    return ok;
+        return lowbit_check_case(name, fn, &l, x_stride, head, 2, LOWBIT_RANDOM);
+    return lowbit_check_case(name, fn, &l, x_stride, random, 4, LOWBIT_RANDOM)
+           & lowbit_check_case(name, fn, &l, x_stride, extreme, 2, LOWBIT_EXTREME)
+           & lowbit_check_case(name, fn, &l, x_stride, saturating, 1, LOWBIT_SATURATING);
 }
 
 #endif
