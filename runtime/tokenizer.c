@@ -6,12 +6,14 @@
  * a vocabulary piece with the highest score (leftmost on ties).  Symbols that
  * are not pieces at the end fall back to <0xXX> byte tokens. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "tokenizer.h"
@@ -23,7 +25,8 @@
 /* Is `s` exactly "<0xXX>"?  Stores the byte in *byte. */
 static bool parse_byte_piece(const char *s, int *byte)
 {
-    if (strncmp(s, "<0x", 3) != 0 || s[5] != '>' || s[6] != '\0')
+    /* strlen first: a shorter piece such as "<0x" ends before s[5] */
+    if (strlen(s) != 6 || strncmp(s, "<0x", 3) != 0 || s[5] != '>')
         return false;
     int v = 0;
     for (int i = 3; i < 5; i++) {
@@ -87,30 +90,40 @@ void tokenizer_free(struct tokenizer *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Reads the whole file (a tokenizer is a few MB at most). */
+/* Reads the whole file (a tokenizer is a few MB at most).  O_NONBLOCK: a
+ * FIFO without a writer must be refused, not waited on. */
 static unsigned char *read_file(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         ryot_fail("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
     unsigned char *buf = NULL;
-    if (fstat(fileno(f), &st) != 0)
+    if (fstat(fd, &st) != 0)
         ryot_fail("%s: cannot stat: %s", path, strerror(errno));
     else if (S_ISDIR(st.st_mode))
         ryot_fail("%s: is a directory, not a tokenizer file", path);
-    else if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_TOKENIZER_FILE_BYTES)
-        ryot_fail("%s: not a regular file of at most %u bytes", path, MAX_TOKENIZER_FILE_BYTES);
+    else if (!S_ISREG(st.st_mode))
+        ryot_fail("%s: not a regular file", path);
+    else if (st.st_size > (off_t)MAX_TOKENIZER_FILE_BYTES)
+        ryot_fail("%s: %lld bytes is more than a tokenizer file's maximum of %u", path,
+                  (long long)st.st_size, MAX_TOKENIZER_FILE_BYTES);
     else if (!(buf = malloc((size_t)st.st_size + 1)))
         ryot_fail("%s: out of memory reading %lld bytes", path, (long long)st.st_size);
-    else if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        ryot_fail("%s: read error", path);
-        free(buf);
-        buf = NULL;
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n <= 0) {
+            ryot_fail("%s: read error: %s", path, n < 0 ? strerror(errno) : "file shrank while reading");
+            free(buf);
+            buf = NULL;
+        } else {
+            got += (size_t)n;
+        }
     }
-    fclose(f);
+    close(fd);
     if (buf)
         *size = (size_t)st.st_size;
     return buf;

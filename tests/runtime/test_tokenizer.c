@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../runtime/error.h"
@@ -479,6 +480,44 @@ static void test_bad_files(const char *tok512)
 
     expect_load_error(tok512, 511, "bytes left after 511 tokens", "tok512 with vocab 511");
     expect_load_error(tok512, 513, "truncated", "tok512 with vocab 513");
+
+    /* a FIFO with no writer: refused at once, not waited on */
+    CHECK(mkfifo(tmp_path("fifo.bin"), 0600) == 0, "mkfifo failed");
+    expect_load_error(tmp_path("fifo.bin"), 4, "not a regular file", "FIFO");
+    group_end();
+}
+
+/* Pieces that start like "<0xXX>" but are shorter: text, not byte pieces
+ * (reading them must stay inside the piece; ASan checks). */
+static void test_byte_piece_prefixes(void)
+{
+    group_begin("pieces \"<0x\" and \"<0xA\"");
+    struct image im = {{0}, 0};
+    int32_t max_len = 5;
+    put(&im, &max_len, 4);
+    put_token(&im, 0, 5, "<unk>");
+    put_token(&im, 0, 3, "<s>");
+    put_token(&im, 0, 4, "</s>");
+    put_token(&im, -2, 3, "<0x");
+    put_token(&im, -3, 4, "<0xA");
+    put_token(&im, -10, 1, " ");
+    put_token(&im, -10, 1, "A");
+    put_token(&im, -10, 1, "<");
+    put_token(&im, -10, 1, "0");
+    put_token(&im, -10, 1, "x");
+    put_token(&im, -1, 2, "<0");
+    write_file(tmp_path("prefixes.bin"), im.data, im.size);
+    struct tokenizer t;
+    int rc = tokenizer_load(&t, tmp_path("prefixes.bin"), 11);
+    CHECK(rc == 0, "%s", ryot_last_error());
+    if (rc == 0) {
+        int none = 1;
+        for (int b = 0; b < 256; b++)
+            none &= t.byte_token[b] == -1;
+        CHECK(none, "no byte pieces in this vocabulary");
+        ENCODES_TO(&t, "<0xA", 5, 4);
+        tokenizer_free(&t);
+    }
     group_end();
 }
 
@@ -504,6 +543,7 @@ int main(int argc, char **argv)
         tokenizer_free(&t);
     }
     test_custom_vocab();
+    test_byte_piece_prefixes();
     test_bad_files(tok512);
     test_tmpdir_remove(tmp_dir);
     return check_summary();
