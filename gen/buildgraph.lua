@@ -9,7 +9,8 @@ local model_mod = require("model")
 -- Hand-written runtime shared by every model binary and test.
 local runtime = {
   "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
-  "tokenizer", "pretokenize", "unicode", "sampler", "bind", "pack", "bandwidth", "gguf_write",
+  "tokenizer", "tokenizer_spm", "tokenizer_bpe", "pretokenize", "unicode", "sampler", "bind", "pack",
+  "bandwidth", "gguf_write",
 }
 
 -- Runtime tests (tests/runtime/NAME.c): sanitizer flavour, arguments, extra

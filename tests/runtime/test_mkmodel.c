@@ -279,14 +279,14 @@ static void test_vocabulary(void)
         }
         CHECK(unbuildable == 0, "%d pieces cannot be built by merges", unbuildable);
         int ids[64];
-        int n = tokenizer_encode(&t, "a b", false, false, ids, 64);
+        int n = tokenizer_encode(&t, "a b", 0, ids, 64);
         CHECK(n == 2 && !strcmp(t.vocab[ids[0]], " a") && !strcmp(t.vocab[ids[1]], " b"),
               "\"a b\" -> ' a' ' b' (%d tokens)", n);
         const char *text = "Hello, world! \xc3\xa9t\xc3\xa9 {x}";
-        n = tokenizer_encode(&t, text, true, false, ids, 64);
+        n = tokenizer_encode(&t, text, TOKENIZE_BOS, ids, 64);
         char back[256] = "";
         for (int i = 1; i < n; i++)
-            strcat(back, tokenizer_decode(&t, ids[i - 1], ids[i]));
+            strcat(back, tokenizer_decode(&t, ids[i - 1], ids[i], NULL));
         CHECK(n > 1 && ids[0] == 1 && !strcmp(back, text), "round trip gave '%s'", back);
         tokenizer_free(&t);
     }
