@@ -66,12 +66,6 @@ bool tokenizer_mergeable(const struct tokenizer *t, int id)
     return t->kind != TOKENIZER_SPM || !spm_is_byte_piece(t, id);
 }
 
-static bool any_token(const struct tokenizer *t, int id)
-{
-    (void)t, (void)id;
-    return true;
-}
-
 /* ---- the merge loop ---- */
 
 static bool before(const struct candidate *a, const struct candidate *b)
@@ -224,9 +218,9 @@ static int index_specials(struct tokenizer *t)
     t->n_specials = 0;
     if (!(t->specials = malloc(((size_t)t->vocab_size + 1) * sizeof *t->specials)))
         return ryot_fail("tokenizer: out of memory indexing %d tokens", t->vocab_size);
+    /* only valid UTF-8 can occur in (valid) text, and then only on
+     * character boundaries */
     for (int id = 0; id < t->vocab_size; id++)
-        /* only valid UTF-8 texts can occur in (valid) text, and only on
-         * character boundaries */
         if ((t->type[id] == GGUF_TOKEN_CONTROL || t->type[id] == GGUF_TOKEN_USER_DEFINED)
             && t->vocab[id][0] != '\0' && valid_utf8(t->vocab[id]))
             t->specials[t->n_specials++] = id;
@@ -268,7 +262,7 @@ int tokenizer_build_index(struct tokenizer *t)
     }
     if (t->kind == TOKENIZER_SPM && spm_index(t) != 0)
         return -1;
-    if (text_map_build(&t->all, t, any_token) != 0 || text_map_build(&t->pieces, t, tokenizer_mergeable) != 0)
+    if (text_map_build(&t->all, t, NULL) != 0 || text_map_build(&t->pieces, t, tokenizer_mergeable) != 0)
         return -1;
     if (t->kind == TOKENIZER_BPE)
         bpe_index(t);

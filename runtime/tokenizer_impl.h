@@ -7,10 +7,10 @@
 
 /* ---- lookup ---- */
 
-/* Map the text of every token `keep` accepts to its lowest id. */
+/* Map the text of every token `keep` accepts (all if NULL) to its lowest id. */
 int text_map_build(struct text_map *m, const struct tokenizer *t,
                    bool (*keep)(const struct tokenizer *t, int id));
-/* Id of the token spelled s[0..len), or -1. */
+/* Id of the token spelled s[0..len) (which holds no NUL), or -1. */
 int text_map_find(const struct text_map *m, const struct tokenizer *t, const char *s, size_t len);
 
 /* Can text merge into token `id`?  Not BOS, EOS, control, user-defined or
