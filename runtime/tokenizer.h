@@ -57,8 +57,9 @@ struct tokenizer {
     char **vocab;
     /* type[id]: enum gguf_token_type (gguf.h: 1 normal, 2 unknown, 3 control,
      * 4 user-defined, 5 unused, 6 byte), or NULL before build_index, which
-     * then derives it for SentencePiece: BOS and EOS control, the first
-     * "<0xXX>" piece of each byte a byte token, the rest normal. */
+     * then derives it: for SentencePiece BOS and EOS control, the first
+     * "<0xXX>" piece of each byte a byte token, the rest normal; for
+     * byte-level BPE all normal. */
     unsigned char *type;
     float *scores;  /* SentencePiece: merge priority per token, higher first */
     /* Special ids: BOS and EOS (SentencePiece: always set; byte-level BPE:
