@@ -9,7 +9,8 @@ local model_mod = require("model")
 -- Hand-written runtime shared by every model binary and test.
 local runtime = {
   "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
-  "tokenizer", "sampler", "bind", "pack", "bandwidth", "gguf_write", "file", "perplexity", "chat",
+  "tokenizer", "tokenizer_spm", "tokenizer_bpe", "pretokenize", "unicode", "sampler", "bind", "pack",
+  "bandwidth", "gguf_write", "file", "perplexity", "chat",
 }
 
 -- Runtime tests (tests/runtime/NAME.c): sanitizer flavour, arguments, extra
@@ -26,6 +27,7 @@ local runtime_tests = {
   { name = "test_cpu", flavor = "asan" },
   { name = "test_gguf", flavor = "asan", args = "$data" },
   { name = "test_quant", flavor = "asan" },
+  { name = "test_pretokenize", flavor = "asan" },
   { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
   { name = "test_chat", flavor = "asan" },
   { name = "test_mkmodel", flavor = "asan", args = "build/tools/mkmodel gen", deps = "build/tools/mkmodel" },
@@ -68,6 +70,13 @@ end
 emit("# written by gen/buildgraph.lua; rerun ./configure after adding a model or source")
 emit("build build/tools/xxh3.so: lua_module runtime/lua_xxh3.c")
 
+-- The Unicode property table (runtime/unicode.h), generated from Debian's
+-- unicode-data files into the build folder.
+local unicode_table = "build/gen/unicode_table.c"
+local unicode_inputs = string.format("%s/UnicodeData.txt %s/PropList.txt", cfg.unicode, cfg.unicode)
+emit("build %s: gen_script %s | gen/unicode.lua\n  script = gen/unicode.lua\n  args = %s %s",
+  unicode_table, unicode_inputs, unicode_inputs, unicode_table)
+
 -- Runtime archive in each flavour.
 for flavor, opt in pairs(flavors) do
   local objs = {}
@@ -76,6 +85,9 @@ for flavor, opt in pairs(flavors) do
     emit("build %s: cc runtime/%s.c\n  opt = %s", obj, src, opt)
     objs[#objs + 1] = obj
   end
+  local table_obj = string.format("build/%s/unicode_table.o", flavor)
+  emit("build %s: cc %s\n  opt = %s", table_obj, unicode_table, opt)
+  objs[#objs + 1] = table_obj
   emit("build build/%s/libryot.a: archive %s", flavor, table.concat(objs, " "))
 end
 emit("build build/rt/cli.o: cc runtime/cli.c\n  extra = -DRYOT_DATA_DIR='\"$data\"'")

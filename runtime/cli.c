@@ -283,9 +283,12 @@ static void setup(struct session *ss, struct options *o)
         for (int i = 0; i < ss->n_prompt; i++)  /* any valid ids: speed does not depend on them */
             ss->tokens[i] = (int)((i * 7919u + 1) % (unsigned)mi->vocab_size);
     } else {
-        ss->n_prompt = tokenizer_encode(&ss->tok, text, true, false, ss->tokens, (int)max_tokens);
+        ss->n_prompt = tokenizer_encode(&ss->tok, text, ss->tok.add_bos ? TOKENIZE_BOS : 0, ss->tokens,
+                                        (int)max_tokens);
         if (ss->n_prompt < 0)
             ryot_die("%s: %s", o->perplexity ? o->perplexity : "prompt", ryot_last_error());
+        if (ss->n_prompt == 0)
+            ryot_die("the prompt is empty and the vocabulary adds no BOS token: give a prompt with -p");
         if (ss->n_prompt >= mi->seq_len && !o->perplexity)
             ryot_die("the prompt is %d tokens but the context holds %d (with room for at least one more)",
                      ss->n_prompt, mi->seq_len);
@@ -330,7 +333,7 @@ static int generate(struct session *ss, int steps, bool stop_at_eos, double *t_p
     double t_last = now_s();
     while (generated < steps) {
         const int next = sampler_sample(&ss->sampler, (float *)logits);
-        if (stop_at_eos && ss->have_tok && (next == ss->tok.eos || next == ss->tok.bos))
+        if (stop_at_eos && ss->have_tok && (next == ss->tok.eos || next == ss->tok.bos || next == ss->tok.eot))
             break;
         if (on_token)
             on_token(ss, prev, next);
@@ -346,9 +349,16 @@ static int generate(struct session *ss, int steps, bool stop_at_eos, double *t_p
     return generated;
 }
 
+static void print_piece(const struct session *ss, int prev, int next)
+{
+    size_t len;
+    const char *piece = tokenizer_decode(&ss->tok, prev, next, &len);
+    fwrite(piece, 1, len, stdout);
+}
+
 static void print_token(struct session *ss, int prev, int next)
 {
-    fputs(tokenizer_decode(&ss->tok, prev, next), stdout);
+    print_piece(ss, prev, next);
     flush_stdout();
 }
 
@@ -360,9 +370,10 @@ static int compare_double(const void *a, const void *b)
 
 static void run_text(struct session *ss, const struct options *o)
 {
-    /* the prompt as text (after BOS), then the generated tokens as they come */
-    for (int i = 1; i < ss->n_prompt; i++)
-        fputs(tokenizer_decode(&ss->tok, ss->tokens[i - 1], ss->tokens[i]), stdout);
+    /* the prompt as text, then the generated tokens as they come; the first
+     * piece decodes as after BOS, whether or not the prompt starts with it */
+    for (int i = 0; i < ss->n_prompt; i++)
+        print_piece(ss, i ? ss->tokens[i - 1] : ss->tok.bos, ss->tokens[i]);
     flush_stdout();
     double t_prefill;
     const double t0 = now_s();
@@ -407,7 +418,8 @@ static void run_perplexity(struct session *ss, const struct options *o)
 {
     const double t0 = now_s();
     struct perplexity_result r;
-    if (perplexity(ss->model, ss->tokens, ss->n_prompt, o->ppl_ctx, o->ppl_stride, ss->tok.bos, true, stderr, &r) != 0)
+    if (perplexity(ss->model, ss->tokens, ss->n_prompt, o->ppl_ctx, o->ppl_stride, ss->tok.bos,
+                   ss->tok.add_bos && ss->tok.bos >= 0, stderr, &r) != 0)
         ryot_die("%s", ryot_last_error());
     const double seconds = now_s() - t0;
     fprintf(stderr, "Final estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_err);

@@ -1,6 +1,7 @@
 /* mkmodel: write a synthetic GGUF model of a described shape.
  *
- *   mkmodel models/NAME.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--gen DIR]
+ *   mkmodel models/NAME.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--vocab spm|bpe]
+ *           [--gen DIR]
  *
  * Speed depends on shape, not on values, so benchmarks and end-to-end tests
  * run on weights generated deterministically from a seed.  The description
@@ -21,7 +22,10 @@
  *   norm weights      1 + 0.2 (u(h) - 0.5), F32
  *   embedding/output  0.02 sqrt(3) (sum of h's four 16-bit parts / 65536 - 2),
  *                     near-normal with standard deviation 0.02, F16
- * The vocabulary is fixed (see vocab_piece) and does not depend on the seed.
+ * The vocabulary is fixed and does not depend on the seed: SentencePiece
+ * (see vocab_piece) or, with --vocab bpe, byte-level BPE (see bpe_piece):
+ * from 128256 tokens on with Llama 3's special tokens at their ids and no
+ * tokenizer.ggml.pre, as the official BitNet b1.58 2B4T file.
  *
  * The file is streamed: only one chunk of one tensor is in memory. */
 #include <errno.h>
@@ -51,6 +55,7 @@ struct model_desc {
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, head_dim, kv_dim;
     double norm_eps, rope_theta;
     int tied_embedding;
+    bool bpe_vocab;  /* --vocab bpe */
 };
 
 enum tensor_kind { KIND_EMBEDDING, KIND_NORM, KIND_LINEAR };
@@ -260,6 +265,29 @@ static float value(const struct out_tensor *t, uint64_t seed, uint64_t index, ui
 #define N_SINGLES 95
 #define MIN_VOCAB (N_SPECIAL + N_BYTES)
 
+/* Word j over a..z, in order of length and, within a length L, first
+ * `space` + each (L-1)-letter word, then each L-letter word, alphabetically. */
+static void word_piece(int64_t j, const char *space, char *out)
+{
+    int64_t count = 26;  /* 26^(L-1) */
+    for (int len = 2;; len++, count *= 26) {
+        int prefixed = j < count, letters = prefixed ? len - 1 : len;
+        if (!prefixed) {
+            j -= count;
+            if (j >= count * 26) {
+                j -= count * 26;
+                continue;
+            }
+        }
+        size_t o = prefixed ? strlen(space) : 0;
+        memcpy(out, space, o);
+        for (int k = letters - 1; k >= 0; k--, j /= 26)
+            out[o + (size_t)k] = (char)('a' + j % 26);
+        out[o + (size_t)letters] = '\0';
+        return;
+    }
+}
+
 /* Piece `id` of the fixed SentencePiece-style vocabulary: <unk> <s> </s>,
  * <0x00>..<0xFF>, "▁", '!'..'~', then words over a..z in order of length
  * and, within a length L, first "▁" + each (L-1)-letter word, then each
@@ -289,26 +317,7 @@ static void vocab_piece(int id, char *out, size_t size, int *type)
         snprintf(out, size, "%c", '!' + id - 1);
         return;
     }
-    int64_t j = id - N_SINGLES, count = 26;  /* count = 26^(L-1) */
-    for (int len = 2;; len++, count *= 26) {
-        int prefixed = j < count, letters = prefixed ? len - 1 : len;
-        if (!prefixed) {
-            j -= count;
-            if (j >= count * 26) {
-                j -= count * 26;
-                continue;
-            }
-        }
-        size_t o = 0;
-        if (prefixed) {
-            memcpy(out, "\xe2\x96\x81", 3);
-            o = 3;
-        }
-        for (int k = letters - 1; k >= 0; k--, j /= 26)
-            out[o + (size_t)k] = (char)('a' + j % 26);
-        out[o + (size_t)letters] = '\0';
-        return;
-    }
+    word_piece(id - N_SINGLES, "\xe2\x96\x81", out);
 }
 
 static void put_vocabulary(struct gguf_writer *w, int n)
@@ -335,6 +344,101 @@ static void put_vocabulary(struct gguf_writer *w, int n)
     gguf_put_kv_u32(w, "tokenizer.ggml.eos_token_id", 2);
 }
 
+/* ---- byte-level BPE vocabulary (--vocab bpe) ---- */
+
+#define LLAMA3_VOCAB 128256
+#define LLAMA3_SPECIALS 128000  /* Llama 3's 256 special tokens start here */
+#define N_NAMED 5
+#define BPE_MIN_VOCAB (N_BYTES + N_NAMED)
+#define BPE_SPACE "\xc4\xa0"   /* U+0120: byte 0x20 in GPT-2's byte-to-unicode table */
+
+/* Llama 3's special tokens that have names, at LLAMA3_SPECIALS + offset;
+ * the others are <|reserved_special_token_K|>, K counting up. */
+static const struct { int offset; const char *text; } named_specials[N_NAMED] = {
+    { 0, "<|begin_of_text|>" }, { 1, "<|end_of_text|>" }, { 6, "<|start_header_id|>" },
+    { 7, "<|end_header_id|>" }, { 9, "<|eot_id|>" },
+};
+
+/* Id of named special k in a vocabulary of n: Llama 3's own from 128256
+ * tokens on, else the last five ids. */
+static int named_special_id(int n, int k)
+{
+    return n >= LLAMA3_VOCAB ? LLAMA3_SPECIALS + named_specials[k].offset : n - N_NAMED + k;
+}
+
+static int n_specials(int n)
+{
+    return n >= LLAMA3_VOCAB ? 256 : N_NAMED;
+}
+
+/* Token `id` of the byte-level vocabulary of n tokens: bytes 0..255 spelled
+ * by GPT-2's byte-to-unicode table, words as in vocab_piece with U+0120 for
+ * the space, special tokens (see named_special_id) control. */
+static void bpe_piece(int id, int n, char *out, size_t size, int *type)
+{
+    *type = GGUF_TOKEN_NORMAL;
+    if (id < N_BYTES) {
+        /* '!'..'~', 0xA1..0xAC, 0xAE..0xFF stand for themselves, the other
+         * 68 bytes in order for U+0100.. */
+        int printable = (id >= '!' && id <= '~') || (id >= 0xA1 && id <= 0xAC) || id >= 0xAE;
+        int c = printable ? id : id <= 0x20 ? 0x100 + id : id <= 0xA0 ? 0x121 + id - 0x7F : 0x143;
+        if (c < 0x80)
+            snprintf(out, size, "%c", c);
+        else
+            snprintf(out, size, "%c%c", 0xC0 | c >> 6, 0x80 | (c & 0x3F));
+        return;
+    }
+    int first = named_special_id(n, 0);
+    if (id >= first && id < first + n_specials(n)) {
+        *type = GGUF_TOKEN_CONTROL;
+        int offset = id - first, named_before = 0;
+        for (int k = 0; k < N_NAMED; k++) {
+            int at = n >= LLAMA3_VOCAB ? named_specials[k].offset : k;
+            if (at == offset) {
+                snprintf(out, size, "%s", named_specials[k].text);
+                return;
+            }
+            named_before += at < offset;
+        }
+        snprintf(out, size, "<|reserved_special_token_%d|>", offset - named_before);
+        return;
+    }
+    word_piece(id - N_BYTES - (id > first ? n_specials(n) : 0), BPE_SPACE, out);
+}
+
+static void put_bpe_vocabulary(struct gguf_writer *w, int n)
+{
+    char piece[64];
+    int type, n_words = 0;
+    gguf_put_kv_str(w, "tokenizer.ggml.model", "gpt2");
+    gguf_put_kv_array(w, "tokenizer.ggml.tokens", GGUF_STRING, (uint64_t)n);
+    for (int id = 0; id < n; id++) {
+        bpe_piece(id, n, piece, sizeof piece, &type);
+        gguf_put_str(w, piece);
+    }
+    gguf_put_kv_array(w, "tokenizer.ggml.token_type", GGUF_INT32, (uint64_t)n);
+    for (int id = 0; id < n; id++) {
+        bpe_piece(id, n, piece, sizeof piece, &type);
+        gguf_put_u32(w, (uint32_t)type);
+        n_words += id >= N_BYTES && type == GGUF_TOKEN_NORMAL;
+    }
+    /* each word is an earlier token and one letter: its merge, in id order */
+    gguf_put_kv_array(w, "tokenizer.ggml.merges", GGUF_STRING, (uint64_t)n_words);
+    for (int id = N_BYTES; id < n; id++) {
+        bpe_piece(id, n, piece, sizeof piece, &type);
+        if (type == GGUF_TOKEN_CONTROL)
+            continue;
+        char merge[66];
+        size_t len = strlen(piece);
+        snprintf(merge, sizeof merge, "%.*s %c", (int)len - 1, piece, piece[len - 1]);
+        gguf_put_str(w, merge);
+    }
+    /* no tokenizer.ggml.pre, as in the official BitNet b1.58 2B4T file */
+    gguf_put_kv_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)named_special_id(n, 0));
+    gguf_put_kv_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)named_special_id(n, 1));
+    gguf_put_kv_u32(w, "tokenizer.ggml.eot_token_id", (uint32_t)named_special_id(n, 4));
+}
+
 static void put_metadata(struct gguf_writer *w, const struct model_desc *m)
 {
     char key[128];
@@ -352,7 +456,10 @@ static void put_metadata(struct gguf_writer *w, const struct model_desc *m)
     gguf_put_kv_f32(w, ARCH_KEY("rope.freq_base"), (float)m->rope_theta);
     gguf_put_kv_f32(w, ARCH_KEY("attention.layer_norm_rms_epsilon"), (float)m->norm_eps);
 #undef ARCH_KEY
-    put_vocabulary(w, m->vocab_size);
+    if (m->bpe_vocab)
+        put_bpe_vocabulary(w, m->vocab_size);
+    else
+        put_vocabulary(w, m->vocab_size);
 }
 
 /* ---- writing ---- */
@@ -466,15 +573,18 @@ static int write_model(const char *path, const struct model_desc *m, enum dtype 
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mkmodel MODEL.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--gen DIR]\n"
+    fprintf(f, "usage: mkmodel MODEL.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--vocab spm|bpe]\n"
+               "               [--gen DIR]\n"
                "  Writes a GGUF model of MODEL.lua's shape with weights generated from seed N\n"
-               "  (default 0); --type is the storage of the linear layers (default tq2_0).\n");
+               "  (default 0); --type is the storage of the linear layers (default tq2_0);\n"
+               "  --vocab bpe writes a byte-level BPE vocabulary (Llama 3's special tokens)\n"
+               "  instead of the SentencePiece one.\n");
 }
 
 int main(int argc, char **argv)
 {
     ryot_set_program_name("mkmodel");
-    const char *model = NULL, *out = NULL, *gen = NULL, *type = "tq2_0";
+    const char *model = NULL, *out = NULL, *gen = NULL, *type = "tq2_0", *vocab = "spm";
     uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -492,6 +602,8 @@ int main(int argc, char **argv)
             out = argv[++i];
         } else if (!strcmp(a, "--type") && has_value) {
             type = argv[++i];
+        } else if (!strcmp(a, "--vocab") && has_value) {
+            vocab = argv[++i];
         } else if (!strcmp(a, "--gen") && has_value) {
             gen = argv[++i];
         } else if (a[0] != '-' && !model) {
@@ -514,6 +626,8 @@ int main(int argc, char **argv)
             linear = (int)types[i].type;
     if (linear < 0)
         ryot_die("--type must be tq2_0, tq1_0, f16 or f32, not '%s'", type);
+    if (strcmp(vocab, "spm") != 0 && strcmp(vocab, "bpe") != 0)
+        ryot_die("--vocab must be spm or bpe, not '%s'", vocab);
 
     char gen_dir[1200];
     find_gen_dir(model, gen, gen_dir, sizeof gen_dir);
@@ -524,9 +638,13 @@ int main(int argc, char **argv)
     /* the BitNet family's FFN activation goes with the architecture's name:
      * llama.cpp's `bitnet` is SiLU, bitnet.cpp's `bitnet-b1.58` squared ReLU */
     m.file_arch = strcmp(m.arch, "bitnet") != 0 ? m.arch : !strcmp(m.activation, "relu2") ? "bitnet-b1.58" : "bitnet";
-    if (m.vocab_size < MIN_VOCAB)
+    m.bpe_vocab = !strcmp(vocab, "bpe");
+    if (!m.bpe_vocab && m.vocab_size < MIN_VOCAB)
         ryot_die("%s: vocab_size %d is too small: the synthetic vocabulary needs %d entries "
                  "(<unk>, <s>, </s> and 256 byte pieces)", model, m.vocab_size, MIN_VOCAB);
+    if (m.bpe_vocab && m.vocab_size < BPE_MIN_VOCAB)
+        ryot_die("%s: vocab_size %d is too small: the synthetic byte-level vocabulary needs %d entries "
+                 "(256 bytes and 5 special tokens)", model, m.vocab_size, BPE_MIN_VOCAB);
     if (write_model(out, &m, (enum dtype)linear, seed) != 0)
         ryot_die("%s", ryot_last_error());
     return 0;

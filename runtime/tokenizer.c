@@ -1,196 +1,143 @@
-/* SentencePiece-style BPE over a scored vocabulary (llama2.c tokenizer.bin
- * or a GGUF "llama" vocabulary).
+/* The tokenizer front end, shared by SentencePiece (tokenizer_spm.c) and
+ * byte-level BPE (tokenizer_bpe.c): the lookup tables, the merge loop both
+ * algorithms run, special tokens in the text, BOS/EOS, and decoding.
  *
- * Encoding: prepend the dummy-prefix space, split the text into UTF-8
- * characters, then repeatedly merge the adjacent pair whose concatenation is
- * a vocabulary piece with the highest score (leftmost on ties).  Symbols that
- * are not pieces at the end fall back to <0xXX> byte tokens. */
-#include <errno.h>
-#include <math.h>
+ * Encoding: validate the UTF-8, cut out the special tokens the text spells
+ * (as llama.cpp does: longest special first, every occurrence), then encode
+ * each stretch of text in between with the vocabulary's algorithm. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "error.h"
-#include "tokenizer.h"
+#include "gguf.h"
+#include "tokenizer_impl.h"
 
-/* Guards against absurd headers; real vocabularies have pieces of < 100 bytes. */
-#define MAX_PIECE_BYTES 65536
-#define MAX_TOKENIZER_FILE_BYTES (1u << 30)
+/* ---- text -> id maps (open addressing, linear probing) ---- */
 
-/* Is `s` exactly "<0xXX>"?  Stores the byte in *byte. */
-static bool parse_byte_piece(const char *s, int *byte)
+static uint32_t hash_text(const char *s, size_t len)
 {
-    if (strncmp(s, "<0x", 3) != 0 || s[5] != '>' || s[6] != '\0')
-        return false;
-    int v = 0;
-    for (int i = 3; i < 5; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0'
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10
-              : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return false;
-        v = v * 16 + d;
-    }
-    *byte = v;
-    return true;
+    uint64_t h = 14695981039346656037u;  /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
-struct sort_entry { const char *s; int id; };
-
-static int compare_entries(const void *a, const void *b)
+int text_map_build(struct text_map *m, const struct tokenizer *t,
+                   bool (*keep)(const struct tokenizer *t, int id))
 {
-    const struct sort_entry *x = a, *y = b;
-    int c = strcmp(x->s, y->s);
-    return c ? c : (x->id > y->id) - (x->id < y->id);
-}
-
-int tokenizer_build_index(struct tokenizer *t)
-{
-    for (int b = 0; b < 256; b++) {
-        t->byte_pieces[2 * b] = (unsigned char)b;
-        t->byte_pieces[2 * b + 1] = '\0';
-        t->byte_token[b] = -1;
-    }
-    for (int id = 0; id < t->vocab_size; id++) {
-        int b;
-        if (parse_byte_piece(t->vocab[id], &b) && t->byte_token[b] < 0)
-            t->byte_token[b] = id;
-    }
-    struct sort_entry *entries = malloc((size_t)t->vocab_size * sizeof *entries);
-    free(t->sorted);
-    t->sorted = malloc((size_t)t->vocab_size * sizeof *t->sorted);
-    if (!entries || !t->sorted) {
-        free(entries);
+    uint32_t cap = 16;
+    while (cap < 2u * (uint32_t)t->vocab_size)
+        cap *= 2;
+    free(m->slots);
+    if (!(m->slots = malloc(cap * sizeof *m->slots)))
         return ryot_fail("tokenizer: out of memory indexing %d tokens", t->vocab_size);
+    m->mask = cap - 1;
+    memset(m->slots, 0xff, cap * sizeof *m->slots);
+    for (int id = 0; id < t->vocab_size; id++) {
+        if (keep && !keep(t, id))
+            continue;
+        size_t len = strlen(t->vocab[id]);
+        uint32_t i = hash_text(t->vocab[id], len) & m->mask;
+        while (m->slots[i] >= 0 && strcmp(t->vocab[m->slots[i]], t->vocab[id]) != 0)
+            i = (i + 1) & m->mask;
+        if (m->slots[i] < 0)  /* a duplicate keeps the lower id */
+            m->slots[i] = id;
     }
-    for (int id = 0; id < t->vocab_size; id++)
-        entries[id] = (struct sort_entry){t->vocab[id], id};
-    qsort(entries, (size_t)t->vocab_size, sizeof *entries, compare_entries);
-    for (int i = 0; i < t->vocab_size; i++)
-        t->sorted[i] = entries[i].id;
-    free(entries);
     return 0;
 }
 
-void tokenizer_free(struct tokenizer *t)
+int text_map_find(const struct text_map *m, const struct tokenizer *t, const char *s, size_t len)
 {
-    if (t->vocab)
-        for (int i = 0; i < t->vocab_size; i++)
-            free(t->vocab[i]);
-    free(t->vocab);
-    free(t->scores);
-    free(t->sorted);
-    memset(t, 0, sizeof *t);
-}
-
-/* Reads the whole file (a tokenizer is a few MB at most). */
-static unsigned char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ryot_fail("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
+    for (uint32_t i = hash_text(s, len) & m->mask; m->slots[i] >= 0; i = (i + 1) & m->mask) {
+        const char *v = t->vocab[m->slots[i]];
+        if (strncmp(v, s, len) == 0 && v[len] == '\0')
+            return m->slots[i];
     }
-    struct stat st;
-    unsigned char *buf = NULL;
-    if (fstat(fileno(f), &st) != 0)
-        ryot_fail("%s: cannot stat: %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        ryot_fail("%s: is a directory, not a tokenizer file", path);
-    else if (!S_ISREG(st.st_mode) || st.st_size > (off_t)MAX_TOKENIZER_FILE_BYTES)
-        ryot_fail("%s: not a regular file of at most %u bytes", path, MAX_TOKENIZER_FILE_BYTES);
-    else if (!(buf = malloc((size_t)st.st_size + 1)))
-        ryot_fail("%s: out of memory reading %lld bytes", path, (long long)st.st_size);
-    else if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        ryot_fail("%s: read error", path);
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf)
-        *size = (size_t)st.st_size;
-    return buf;
+    return -1;
 }
 
-static int parse_tokenizer_bin(struct tokenizer *t, const char *path, const unsigned char *buf,
-                               size_t size, int vocab_size)
+bool tokenizer_mergeable(const struct tokenizer *t, int id)
 {
-    size_t pos = 0;
-    int32_t max_len;
-    if (size < sizeof max_len)
-        return ryot_fail("%s: %zu bytes is too small for a llama2.c tokenizer header", path, size);
-    memcpy(&max_len, buf, sizeof max_len);
-    pos += sizeof max_len;
-    if (max_len <= 0 || max_len > MAX_PIECE_BYTES)
-        return ryot_fail("%s: max token length %d is out of range (1..%d)", path, (int)max_len,
-                         MAX_PIECE_BYTES);
-
-    t->vocab_size = vocab_size;
-    t->vocab = calloc((size_t)vocab_size, sizeof *t->vocab);
-    t->scores = malloc((size_t)vocab_size * sizeof *t->scores);
-    if (!t->vocab || !t->scores)
-        return ryot_fail("%s: out of memory for %d tokens", path, vocab_size);
-    for (int id = 0; id < vocab_size; id++) {
-        float score;
-        int32_t len;
-        if (size - pos < sizeof score + sizeof len)
-            return ryot_fail("%s: truncated: token %d of %d missing (file ends at byte %zu)",
-                             path, id, vocab_size, size);
-        memcpy(&score, buf + pos, sizeof score);
-        memcpy(&len, buf + pos + sizeof score, sizeof len);
-        pos += sizeof score + sizeof len;
-        if (len < 0 || len > max_len)
-            return ryot_fail("%s: token %d has length %d (the file's maximum is %d)", path, id,
-                             (int)len, (int)max_len);
-        if (isnan(score))
-            return ryot_fail("%s: token %d has a NaN score", path, id);
-        if (size - pos < (size_t)len)
-            return ryot_fail("%s: truncated: token %d needs %d bytes at offset %zu, file has %zu",
-                             path, id, (int)len, pos, size);
-        if (memchr(buf + pos, '\0', (size_t)len))
-            return ryot_fail("%s: token %d contains a NUL byte", path, id);
-        if (!(t->vocab[id] = malloc((size_t)len + 1)))
-            return ryot_fail("%s: out of memory", path);
-        memcpy(t->vocab[id], buf + pos, (size_t)len);
-        t->vocab[id][len] = '\0';
-        t->scores[id] = score;
-        pos += (size_t)len;
-    }
-    if (pos != size)
-        return ryot_fail("%s: %zu bytes left after %d tokens: the file holds more tokens "
-                         "than the model's vocabulary", path, size - pos, vocab_size);
-    return 0;
+    if (id == t->bos || id == t->eos || t->type[id] == GGUF_TOKEN_CONTROL
+        || t->type[id] == GGUF_TOKEN_USER_DEFINED)
+        return false;
+    return t->kind != TOKENIZER_SPM || !spm_is_byte_piece(t, id);
 }
 
-int tokenizer_load(struct tokenizer *t, const char *path, int vocab_size)
+/* ---- the merge loop ---- */
+
+static bool before(const struct candidate *a, const struct candidate *b)
 {
-    memset(t, 0, sizeof *t);
-    /* llama2.c vocabularies: 0 <unk>, 1 BOS, 2 EOS */
-    if (vocab_size < 3)
-        return ryot_fail("%s: vocabulary size %d is too small (needs <unk>, BOS, EOS)", path,
-                         vocab_size);
-    size_t size;
-    unsigned char *buf = read_file(path, &size);
-    if (!buf)
-        return -1;
-    int rc = parse_tokenizer_bin(t, path, buf, size, vocab_size);
-    free(buf);
-    t->bos = 1;
-    t->eos = 2;
-    if (rc == 0)
-        rc = tokenizer_build_index(t);
-    if (rc != 0)
-        tokenizer_free(t);
-    return rc;
+    return a->key < b->key || (a->key == b->key && a->left < b->left);
 }
 
-/* Length of the valid UTF-8 character at s (NUL-terminated), or 0 with *why
- * set. */
-static int utf8_char(const unsigned char *s, const char **why)
+static void heap_push(struct candidate *h, int *n, struct candidate c)
+{
+    int i = (*n)++;
+    while (i > 0 && before(&c, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = c;
+}
+
+static struct candidate heap_pop(struct candidate *h, int *n)
+{
+    struct candidate top = h[0], last = h[--*n];
+    int i = 0;
+    for (;;) {
+        int child = 2 * i + 1;
+        if (child >= *n)
+            break;
+        if (child + 1 < *n && before(&h[child + 1], &h[child]))
+            child++;
+        if (!before(&h[child], &last))
+            break;
+        h[i] = h[child];
+        i = child;
+    }
+    h[i] = last;
+    return top;
+}
+
+static void push_pair(const struct tokenizer *t, const char *text, const struct symbol *sym, int left,
+                      pair_fn pair, struct candidate *heap, int *n)
+{
+    if (left < 0 || sym[left].next < 0)
+        return;
+    int right = sym[left].next, id;
+    float key;
+    if (pair(t, text, &sym[left], &sym[right], &key, &id))
+        heap_push(heap, n, (struct candidate){key, left, right, sym[left].len + sym[right].len, id});
+}
+
+void merge_symbols(const struct tokenizer *t, const char *text, struct symbol *sym, int n,
+                   struct candidate *heap, pair_fn pair)
+{
+    int queued = 0;
+    for (int i = 0; i + 1 < n; i++)
+        push_pair(t, text, sym, i, pair, heap, &queued);
+    while (queued > 0) {
+        struct candidate c = heap_pop(heap, &queued);
+        struct symbol *l = &sym[c.left], *r = &sym[c.right];
+        if (l->len == 0 || l->next != c.right || l->len + r->len != c.len)
+            continue;
+        l->len = c.len;
+        l->id = c.id;
+        l->next = r->next;
+        if (r->next >= 0)
+            sym[r->next].prev = c.left;
+        r->len = 0;
+        push_pair(t, text, sym, l->prev, pair, heap, &queued);
+        push_pair(t, text, sym, c.left, pair, heap, &queued);
+    }
+}
+
+/* ---- UTF-8 ---- */
+
+int utf8_char(const unsigned char *s, const char **why)
 {
     unsigned char c = s[0];
     int n;
@@ -237,222 +184,237 @@ static int utf8_char(const unsigned char *s, const char **why)
     return n;
 }
 
-/* Compare the span s[0..len) with the NUL-terminated piece p, bytewise like
- * strcmp (the order `sorted` is built in). */
-static int compare_span(const char *s, size_t len, const char *p)
+uint32_t utf8_code_point(const unsigned char *s, int len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '\0')
-            return 1;
-        if (s[i] != p[i])
-            return (unsigned char)s[i] < (unsigned char)p[i] ? -1 : 1;
-    }
-    return p[len] == '\0' ? 0 : -1;
+    static const unsigned char lead_mask[5] = { 0, 0x7F, 0x1F, 0x0F, 0x07 };
+    uint32_t cp = s[0] & lead_mask[len];
+    for (int i = 1; i < len; i++)
+        cp = cp << 6 | (s[i] & 0x3F);
+    return cp;
 }
 
-/* BOS, EOS and byte-fallback pieces stand for something other than their
- * text, so text never merges into them. */
-static bool mergeable(const struct tokenizer *t, int id)
+/* ---- index ---- */
+
+static bool valid_utf8(const char *s)
 {
-    int b;
-    if (id == t->bos || id == t->eos)
-        return false;
-    return !(parse_byte_piece(t->vocab[id], &b) && t->byte_token[b] == id);
+    const char *why;
+    for (int n; *s; s += n)
+        if (!(n = utf8_char((const unsigned char *)s, &why)))
+            return false;
+    return true;
 }
 
-/* Id of the piece spelled s[0..len), or -1.  Lowest id among duplicates. */
-static int lookup(const struct tokenizer *t, const char *s, size_t len)
+/* Control and user-defined tokens, longest text first (then by id). */
+static int compare_specials(const void *a, const void *b, void *vocab)
 {
-    int lo = 0, hi = t->vocab_size;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (compare_span(s, len, t->vocab[t->sorted[mid]]) > 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (; lo < t->vocab_size && compare_span(s, len, t->vocab[t->sorted[lo]]) == 0; lo++)
-        if (mergeable(t, t->sorted[lo]))
-            return t->sorted[lo];
-    return -1;
+    int x = *(const int *)a, y = *(const int *)b;
+    size_t lx = strlen(((char **)vocab)[x]), ly = strlen(((char **)vocab)[y]);
+    return lx != ly ? (lx < ly) - (lx > ly) : (x > y) - (x < y);
 }
 
-/* A symbol is a span of the text; merging absorbs the right symbol into the
- * left one, so a symbol's start never moves and index order is text order. */
-struct symbol {
-    int start, len;  /* len 0: merged away */
-    int prev, next;  /* live neighbours, -1 at the ends */
-    int id;          /* piece id of the span, or -1 */
-};
-
-/* A candidate merge of `left` with the symbol after it; stale once either
- * symbol has changed, which `len` (the pair's length when pushed) detects. */
-struct candidate {
-    float score;
-    int left, right, len, id;
-};
-
-static bool before(const struct candidate *a, const struct candidate *b)
+static int index_specials(struct tokenizer *t)
 {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-struct heap {
-    struct candidate *items;
-    int n;
-};
-
-static void heap_push(struct heap *h, struct candidate c)
-{
-    int i = h->n++;
-    while (i > 0 && before(&c, &h->items[(i - 1) / 2])) {
-        h->items[i] = h->items[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    h->items[i] = c;
-}
-
-static struct candidate heap_pop(struct heap *h)
-{
-    struct candidate top = h->items[0], last = h->items[--h->n];
-    int i = 0;
-    for (;;) {
-        int child = 2 * i + 1;
-        if (child >= h->n)
-            break;
-        if (child + 1 < h->n && before(&h->items[child + 1], &h->items[child]))
-            child++;
-        if (!before(&h->items[child], &last))
-            break;
-        h->items[i] = h->items[child];
-        i = child;
-    }
-    h->items[i] = last;
-    return top;
-}
-
-static void push_pair(const struct tokenizer *t, const char *text, const struct symbol *sym,
-                      int left, struct heap *h)
-{
-    if (left < 0 || sym[left].next < 0)
-        return;
-    int right = sym[left].next;
-    int len = sym[left].len + sym[right].len;
-    int id = lookup(t, text + sym[left].start, (size_t)len);
-    if (id >= 0)
-        heap_push(h, (struct candidate){t->scores[id], left, right, len, id});
-}
-
-/* Merge `text` into symbols; returns the symbol array (n entries). */
-static struct symbol *merge_symbols(const struct tokenizer *t, const char *text, int *n_out)
-{
-    size_t len = strlen(text);
-    struct symbol *sym = malloc((len + 1) * sizeof *sym);
-    struct heap h = {malloc((3 * len + 1) * sizeof *h.items), 0};
-    if (!sym || !h.items) {
-        free(sym);
-        free(h.items);
-        ryot_fail("tokenizer: out of memory encoding %zu bytes", len);
-        return NULL;
-    }
-    int n = 0;
-    for (size_t i = 0; i < len; n++) {
-        const char *why;
-        int clen = utf8_char((const unsigned char *)text + i, &why);  /* validated earlier */
-        sym[n] = (struct symbol){(int)i, clen, n - 1, n + 1, lookup(t, text + i, (size_t)clen)};
-        i += (size_t)clen;
-    }
-    if (n > 0)
-        sym[n - 1].next = -1;
-    for (int i = 0; i + 1 < n; i++)
-        push_pair(t, text, sym, i, &h);
-    while (h.n > 0) {
-        struct candidate c = heap_pop(&h);
-        struct symbol *l = &sym[c.left], *r = &sym[c.right];
-        if (l->len == 0 || l->next != c.right || l->len + r->len != c.len)
-            continue;
-        l->len = c.len;
-        l->id = c.id;
-        l->next = r->next;
-        if (r->next >= 0)
-            sym[r->next].prev = c.left;
-        r->len = 0;
-        push_pair(t, text, sym, l->prev, &h);
-        push_pair(t, text, sym, c.left, &h);
-    }
-    free(h.items);
-    *n_out = n;
-    return sym;
-}
-
-static int emit(int *tokens, int *n, int max_tokens, int token)
-{
-    if (*n >= max_tokens)
-        return ryot_fail("tokenizer: the text needs more than %d tokens", max_tokens);
-    tokens[(*n)++] = token;
+    free(t->specials);
+    t->n_specials = 0;
+    if (!(t->specials = malloc(((size_t)t->vocab_size + 1) * sizeof *t->specials)))
+        return ryot_fail("tokenizer: out of memory indexing %d tokens", t->vocab_size);
+    /* only valid UTF-8 can occur in (valid) text, and then only on
+     * character boundaries */
+    for (int id = 0; id < t->vocab_size; id++)
+        if ((t->type[id] == GGUF_TOKEN_CONTROL || t->type[id] == GGUF_TOKEN_USER_DEFINED)
+            && t->vocab[id][0] != '\0' && valid_utf8(t->vocab[id]))
+            t->specials[t->n_specials++] = id;
+    qsort_r(t->specials, (size_t)t->n_specials, sizeof *t->specials, compare_specials, t->vocab);
     return 0;
 }
 
-int tokenizer_encode(const struct tokenizer *t, const char *text, bool bos, bool eos,
-                     int *tokens, int max_tokens)
+/* Every token's decoded bytes, so decoding is a lookup. */
+static int index_decoded(struct tokenizer *t)
 {
-    for (size_t i = 0; text[i];) {
-        const char *why;
-        int clen = utf8_char((const unsigned char *)text + i, &why);
-        if (clen == 0)
-            return ryot_fail("invalid UTF-8 in the text at byte %zu (0x%02X): %s", i,
-                             (unsigned char)text[i], why);
-        i += (size_t)clen;
+    size_t total = 0;
+    for (int id = 0; id < t->vocab_size; id++)
+        total += strlen(t->vocab[id]) + 1;
+    free(t->decoded);
+    free(t->decoded_at);
+    t->decoded = malloc(total);
+    t->decoded_at = malloc(((size_t)t->vocab_size + 1) * sizeof *t->decoded_at);
+    if (!t->decoded || !t->decoded_at)
+        return ryot_fail("tokenizer: out of memory indexing %d tokens", t->vocab_size);
+    size_t at = 0;
+    for (int id = 0; id < t->vocab_size; id++) {
+        t->decoded_at[id] = at;
+        /* control and unknown tokens stand for no text (llama.cpp's default too) */
+        if (t->type[id] != GGUF_TOKEN_CONTROL && t->type[id] != GGUF_TOKEN_UNKNOWN)
+            at += t->kind == TOKENIZER_SPM ? spm_token_bytes(t, id, t->decoded + at)
+                                           : bpe_token_bytes(t, id, t->decoded + at);
+        t->decoded[at++] = '\0';
     }
-    size_t len = strlen(text);
-    if (len > (size_t)INT32_MAX / 4)
-        return ryot_fail("tokenizer: text of %zu bytes is too long", len);
-    /* SentencePiece's dummy prefix: the first word is spelled like any other */
-    char *prefixed = malloc(len + 2);
-    if (!prefixed)
-        return ryot_fail("tokenizer: out of memory encoding %zu bytes", len);
-    prefixed[0] = '\0';
-    if (len > 0) {
-        prefixed[0] = ' ';
-        memcpy(prefixed + 1, text, len + 1);
-    }
-
-    int n_sym = 0, n = 0, rc = 0;
-    struct symbol *sym = merge_symbols(t, prefixed, &n_sym);
-    if (!sym)
-        rc = -1;
-    if (rc == 0 && bos)
-        rc = emit(tokens, &n, max_tokens, t->bos);
-    for (int i = n_sym > 0 ? 0 : -1; rc == 0 && i >= 0; i = sym[i].next) {
-        if (sym[i].id >= 0) {
-            rc = emit(tokens, &n, max_tokens, sym[i].id);
-        } else {
-            for (int k = 0; rc == 0 && k < sym[i].len; k++) {
-                unsigned char b = (unsigned char)prefixed[sym[i].start + k];
-                if (t->byte_token[b] < 0)
-                    rc = ryot_fail("tokenizer: cannot encode byte 0x%02X: the vocabulary "
-                                   "has no <0x%02X> piece", b, b);
-                else
-                    rc = emit(tokens, &n, max_tokens, t->byte_token[b]);
-            }
-        }
-    }
-    if (rc == 0 && eos)
-        rc = emit(tokens, &n, max_tokens, t->eos);
-    free(sym);
-    free(prefixed);
-    return rc == 0 ? n : -1;
+    t->decoded_at[t->vocab_size] = at;
+    return 0;
 }
 
-const char *tokenizer_decode(const struct tokenizer *t, int prev, int token)
+int tokenizer_build_index(struct tokenizer *t)
 {
-    if (token < 0 || token >= t->vocab_size)
-        return "";
-    const char *piece = t->vocab[token];
-    int b;
-    if (parse_byte_piece(piece, &b))
-        return (const char *)&t->byte_pieces[2 * b];
-    if (prev == t->bos && piece[0] == ' ')
-        piece++;
+    if (!t->type && t->kind == TOKENIZER_BPE) {
+        if (!(t->type = malloc((size_t)t->vocab_size)))
+            return ryot_fail("tokenizer: out of memory indexing %d tokens", t->vocab_size);
+        memset(t->type, GGUF_TOKEN_NORMAL, (size_t)t->vocab_size);
+    }
+    if (t->kind == TOKENIZER_SPM && spm_index(t) != 0)
+        return -1;
+    if (text_map_build(&t->all, t, NULL) != 0 || text_map_build(&t->pieces, t, tokenizer_mergeable) != 0)
+        return -1;
+    if (t->kind == TOKENIZER_BPE)
+        bpe_index(t);
+    return index_specials(t) != 0 || index_decoded(t) != 0 ? -1 : 0;
+}
+
+void tokenizer_free(struct tokenizer *t)
+{
+    if (t->vocab)
+        for (int i = 0; i < t->vocab_size; i++)
+            free(t->vocab[i]);
+    free(t->vocab);
+    free(t->type);
+    free(t->scores);
+    free(t->all.slots);
+    free(t->pieces.slots);
+    free(t->specials);
+    free(t->decoded);
+    free(t->decoded_at);
+    free(t->merges.slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- encoding ---- */
+
+int token_out_put(struct token_out *o, int token)
+{
+    if (o->n >= o->max)
+        return ryot_fail("tokenizer: the text needs more than %d tokens", o->max);
+    o->tokens[o->n++] = token;
+    return 0;
+}
+
+/* A stretch of the text, or a special token found in it. */
+struct fragment {
+    int start, len;
+    int token;  /* -1: text[start..start+len) */
+};
+
+/* Cut the special tokens out of text[0..len): user-defined ones always,
+ * control ones when `control`.  As llama.cpp: longer specials first, each
+ * taking all its occurrences in the text not yet claimed.  NULL if out of
+ * memory. */
+static struct fragment *find_specials(const struct tokenizer *t, const char *text, int len, bool control,
+                                      int *n_out)
+{
+    size_t cap = 2 * (size_t)len + 1;  /* specials are never empty */
+    struct fragment *cur = malloc(cap * sizeof *cur), *next = malloc(cap * sizeof *next);
+    if (!cur || !next) {
+        free(cur);
+        free(next);
+        ryot_fail("tokenizer: out of memory encoding %d bytes", len);
+        return NULL;
+    }
+    int n = 0;
+    if (len > 0)
+        cur[n++] = (struct fragment){0, len, -1};
+    for (int k = 0; k < t->n_specials; k++) {
+        int id = t->specials[k];
+        if (t->type[id] == GGUF_TOKEN_CONTROL && !control)
+            continue;
+        const char *s = t->vocab[id];
+        size_t slen = strlen(s);
+        int m = 0;
+        for (int f = 0; f < n; f++) {
+            if (cur[f].token >= 0) {
+                next[m++] = cur[f];
+                continue;
+            }
+            int pos = cur[f].start, end = cur[f].start + cur[f].len;
+            const char *hit;
+            while ((hit = memmem(text + pos, (size_t)(end - pos), s, slen))) {
+                int at = (int)(hit - text);
+                if (at > pos)
+                    next[m++] = (struct fragment){pos, at - pos, -1};
+                next[m++] = (struct fragment){at, (int)slen, id};
+                pos = at + (int)slen;
+            }
+            if (pos < end)
+                next[m++] = (struct fragment){pos, end - pos, -1};
+        }
+        struct fragment *swap = cur;
+        cur = next;
+        next = swap;
+        n = m;
+    }
+    free(next);
+    *n_out = n;
+    return cur;
+}
+
+int tokenizer_encode(const struct tokenizer *t, const char *text, unsigned flags, int *tokens,
+                     int max_tokens)
+{
+    size_t len = 0;
+    while (text[len]) {
+        const char *why;
+        int clen = utf8_char((const unsigned char *)text + len, &why);
+        if (clen == 0)
+            return ryot_fail("invalid UTF-8 in the text at byte %zu (0x%02X): %s", len,
+                             (unsigned char)text[len], why);
+        len += (size_t)clen;
+    }
+    if (len > (size_t)INT32_MAX / 4)
+        return ryot_fail("tokenizer: text of %zu bytes is too long", len);
+    if ((flags & TOKENIZE_BOS) && t->bos < 0)
+        return ryot_fail("tokenizer: the vocabulary has no BOS token");
+    if ((flags & TOKENIZE_EOS) && t->eos < 0)
+        return ryot_fail("tokenizer: the vocabulary has no EOS token");
+    struct token_out out = { tokens, 0, max_tokens };
+    int n_frag, rc = 0;
+    struct fragment *frag = find_specials(t, text, (int)len, flags & TOKENIZE_SPECIAL, &n_frag);
+    if (!frag)
+        return -1;
+    if (flags & TOKENIZE_BOS)
+        rc = token_out_put(&out, t->bos);
+    for (int f = 0; rc == 0 && f < n_frag; f++) {
+        if (frag[f].token >= 0)
+            rc = token_out_put(&out, frag[f].token);
+        else if (t->kind == TOKENIZER_SPM)
+            rc = spm_encode(t, text + frag[f].start, (size_t)frag[f].len, &out);
+        else
+            rc = bpe_encode(t, text + frag[f].start, (size_t)frag[f].len, &out);
+    }
+    if (rc == 0 && (flags & TOKENIZE_EOS))
+        rc = token_out_put(&out, t->eos);
+    free(frag);
+    return rc == 0 ? out.n : -1;
+}
+
+/* ---- decoding and lookup ---- */
+
+const char *tokenizer_decode(const struct tokenizer *t, int prev, int token, size_t *len)
+{
+    size_t n = 0;
+    const char *piece = "";
+    if (token >= 0 && token < t->vocab_size) {
+        piece = t->decoded + t->decoded_at[token];
+        n = t->decoded_at[token + 1] - t->decoded_at[token] - 1;
+        /* SentencePiece's dummy prefix: the text's first word starts with a space */
+        if (t->kind == TOKENIZER_SPM && prev == t->bos && n > 0 && piece[0] == ' '
+            && !spm_is_byte_piece(t, token)) {
+            piece++;
+            n--;
+        }
+    }
+    if (len)
+        *len = n;
     return piece;
+}
+
+int tokenizer_token_id(const struct tokenizer *t, const char *text)
+{
+    return text_map_find(&t->all, t, text, strlen(text));
 }

@@ -7,8 +7,10 @@
  * every value against the generation rule documented in mkmodel.c,
  * recomputed here with XXH3: ternary weights must decode exactly, from
  * TQ2_0, TQ1_0 and F16 alike.  Same seed => same bytes; another seed =>
- * other weights.  Shapes a format cannot hold and bad descriptions must
- * fail with a clear message and leave no file behind. */
+ * other weights.  Both synthetic vocabularies load and give back text; the
+ * byte-level one of Llama 3's size loads with Llama 3's rules.  Shapes a
+ * format cannot hold and bad descriptions must fail with a clear message and
+ * leave no file behind. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 
 #include "../../runtime/error.h"
 #include "../../runtime/f16.h"
+#include "../../runtime/pretokenize.h"
 #include "../../runtime/tensor.h"
 #include "../../runtime/tokenizer.h"
 #include "check.h"
@@ -280,18 +283,112 @@ static void test_vocabulary(void)
         }
         CHECK(unbuildable == 0, "%d pieces cannot be built by merges", unbuildable);
         int ids[64];
-        int n = tokenizer_encode(&t, "a b", false, false, ids, 64);
+        int n = tokenizer_encode(&t, "a b", 0, ids, 64);
         CHECK(n == 2 && !strcmp(t.vocab[ids[0]], " a") && !strcmp(t.vocab[ids[1]], " b"),
               "\"a b\" -> ' a' ' b' (%d tokens)", n);
         const char *text = "Hello, world! \xc3\xa9t\xc3\xa9 {x}";
-        n = tokenizer_encode(&t, text, true, false, ids, 64);
+        n = tokenizer_encode(&t, text, TOKENIZE_BOS, ids, 64);
         char back[256] = "";
         for (int i = 1; i < n; i++)
-            strcat(back, tokenizer_decode(&t, ids[i - 1], ids[i]));
+            strcat(back, tokenizer_decode(&t, ids[i - 1], ids[i], NULL));
         CHECK(n > 1 && ids[0] == 1 && !strcmp(back, text), "round trip gave '%s'", back);
         tokenizer_free(&t);
     }
     weight_file_close(&wf);
+    group_end();
+}
+
+/* The concatenated decoded pieces of ids[0..n). */
+static void decode_into(const struct tokenizer *t, const int *ids, int n, char *out, size_t size)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        size_t pl;
+        const char *piece = tokenizer_decode(t, i ? ids[i - 1] : t->bos, ids[i], &pl);
+        if (len + pl < size) {
+            memcpy(out + len, piece, pl);
+            len += pl;
+        }
+    }
+    out[len] = '\0';
+}
+
+/* A byte-level vocabulary of `vocab` tokens (mkmodel --vocab bpe) must load
+ * and give back every text. */
+static void check_bpe_vocabulary(int vocab, int bos, int eos, int eot, enum pretokenizer pre)
+{
+    char err[4096], args[2048], desc[512], path[512], text_desc[1024];
+    snprintf(desc, sizeof desc, "%s", tmp_path("bpe.lua"));
+    snprintf(text_desc, sizeof text_desc,
+             "return { name = 'bpe', arch = 'llama', dim = 32, hidden_dim = 32, n_layers = 1,\n"
+             "  n_heads = 1, n_kv_heads = 1, vocab_size = %d, seq_len = 8, norm_eps = 1e-5,\n"
+             "  rope_theta = 500000.0, activation = 'silu', tied_embedding = true,\n"
+             "  files = { weights = 'bpe.gguf' } }\n", vocab);
+    write_text(desc, text_desc);
+    snprintf(path, sizeof path, "%s", tmp_path("bpe.gguf"));
+    snprintf(args, sizeof args, "'%s' --type f16 --vocab bpe -o '%s'", desc, path);
+    CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
+    struct weight_file wf;
+    struct tokenizer t;
+    int rc = weight_file_open(&wf, path);
+    CHECK(rc == 0, "%s", ryot_last_error());
+    if (rc != 0)
+        return;
+    rc = tokenizer_from_gguf(&t, &wf);
+    CHECK(rc == 0, "%s", ryot_last_error());
+    if (rc == 0) {
+        CHECK(t.kind == TOKENIZER_BPE && t.vocab_size == vocab && t.pre == pre, "vocab %d, pre %d",
+              t.vocab_size, (int)t.pre);
+        CHECK(t.bos == bos && t.eos == eos && t.eot == eot && t.add_bos, "BOS %d, EOS %d, EOT %d", t.bos,
+              t.eos, t.eot);
+        CHECK(tokenizer_token_id(&t, "<|begin_of_text|>") == bos && tokenizer_token_id(&t, "<|eot_id|>") == eot,
+              "special tokens by text");
+        int ids[256], n = tokenizer_encode(&t, " a", 0, ids, 256);
+        CHECK(n == 1 && !strcmp(t.vocab[ids[0]], "\xc4\xa0" "a"), "\" a\" is one word (%d tokens)", n);
+        n = tokenizer_encode(&t, "am", 0, ids, 256);
+        CHECK(n == 1 && !strcmp(t.vocab[ids[0]], "am"), "\"am\" is one word (%d tokens)", n);
+        static const char *const texts[] = {
+            "Hello, world! It's 2025: 1234567 tokens.\n\n  indented\ttab  ",
+            "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\xa6\x99 \x01\x7f end",
+            "<|eot_id|> stays text unless asked",
+        };
+        for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+            char back[512];
+            n = tokenizer_encode(&t, texts[i], TOKENIZE_BOS, ids, 256);
+            decode_into(&t, ids, n, back, sizeof back);
+            CHECK(n > 1 && ids[0] == bos && !strcmp(back, texts[i]), "text %zu gave back \"%s\"", i, back);
+        }
+        const char *chat = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
+        n = tokenizer_encode(&t, chat, TOKENIZE_SPECIAL, ids, 256);
+        CHECK(n > 3 && ids[0] == tokenizer_token_id(&t, "<|start_header_id|>") && ids[n - 1] == eot,
+              "chat markers parsed on request (%d tokens)", n);
+        tokenizer_free(&t);
+    }
+    weight_file_close(&wf);
+}
+
+static void test_bpe_vocabulary(void)
+{
+    group_begin("--vocab bpe: Llama 3's special tokens");
+    /* Llama 3's size and no tokenizer.ggml.pre: loads with Llama 3's rules */
+    check_bpe_vocabulary(128256, 128000, 128001, 128009, PRE_LLAMA3);
+    struct weight_file wf;
+    if (weight_file_open(&wf, tmp_path("bpe.gguf")) == 0) {
+        CHECK(!weight_file_meta(&wf, "tokenizer.ggml.pre"), "no tokenizer.ggml.pre key");
+        const struct weight_meta *tokens = weight_file_meta(&wf, "tokenizer.ggml.tokens");
+        CHECK(tokens && !strcmp(tokens->strs[128006], "<|start_header_id|>")
+                  && !strcmp(tokens->strs[128007], "<|end_header_id|>")
+                  && !strcmp(tokens->strs[128002], "<|reserved_special_token_0|>")
+                  && !strcmp(tokens->strs[128008], "<|reserved_special_token_4|>")
+                  && !strcmp(tokens->strs[128255], "<|reserved_special_token_250|>"),
+              "special tokens at Llama 3's ids");
+        weight_file_close(&wf);
+    }
+    group_end();
+
+    group_begin("--vocab bpe: small vocabulary");
+    /* the five named special tokens at the end; llama.cpp's default rules */
+    check_bpe_vocabulary(300, 295, 296, 299, PRE_DEFAULT);
     group_end();
 }
 
@@ -331,6 +428,15 @@ static void test_bad_input(void)
     write_text(desc, small);
     CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "vocab_size 100 is too small"),
           "small vocabulary: %s", err);
+    char tiny[1024];
+    snprintf(tiny, sizeof tiny, "%s", llama_desc);
+    memcpy(strstr(tiny, "vocab_size = 300"), "vocab_size = 260", 16);
+    write_text(desc, tiny);
+    snprintf(args, sizeof args, "'%s' --vocab bpe -o '%s'", desc, tmp_path("broken.gguf"));
+    CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "vocab_size 260 is too small")
+              && strstr(err, "byte-level"), "small byte-level vocabulary: %s", err);
+    snprintf(args, sizeof args, "'%s' --vocab wordpiece -o x.gguf", tmp_path("odd-llama.lua"));
+    CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "--vocab must be spm or bpe"), "bad vocab: %s", err);
     snprintf(args, sizeof args, "'%s' --type q5_k -o x.gguf", tmp_path("odd-llama.lua"));
     CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "--type"), "bad type: %s", err);
     snprintf(args, sizeof args, "'%s'", tmp_path("odd-llama.lua"));
@@ -352,6 +458,7 @@ int main(int argc, char **argv)
         return 2;
     test_bitnet();
     test_vocabulary();
+    test_bpe_vocabulary();
     test_odd_llama();
     test_bad_input();
     test_tmpdir_remove(tmp_dir);

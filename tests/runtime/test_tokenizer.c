@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../runtime/error.h"
@@ -46,10 +47,8 @@ static char *decode_all(const struct tokenizer *t, const int *tokens, int n)
     char *out = malloc(cap);
     int prev = t->bos;
     for (int i = 0; i < n; i++) {
-        const char *piece = tokenizer_decode(t, prev, tokens[i]);
-        size_t pl = strlen(piece);
-        if (pl == 0 && tokens[i] >= 3 && tokens[i] < 3 + 256)
-            pl = 1;  /* <0x00> decodes to an empty C string */
+        size_t pl;
+        const char *piece = tokenizer_decode(t, prev, tokens[i], &pl);
         while (len + pl + 1 > cap)
             out = realloc(out, cap *= 2);
         memcpy(out + len, piece, pl);
@@ -147,21 +146,25 @@ static void test_load(struct tokenizer *t)
     CHECK(strcmp(t->vocab[259], " t") == 0 && t->scores[259] == 0.0f, "first merge");
     CHECK(strcmp(t->vocab[403], " Once") == 0 && t->scores[403] == -144.0f, "piece 403");
     int bytes_ok = 1;
-    for (int b = 0; b < 256; b++)
-        bytes_ok &= t->byte_token[b] == 3 + b && t->byte_pieces[2 * b] == b
-                    && t->byte_pieces[2 * b + 1] == 0;
-    CHECK(bytes_ok, "byte tokens are ids 3..258");
-    int sorted_ok = 1;
-    for (int i = 1; i < t->vocab_size; i++)
-        sorted_ok &= strcmp(t->vocab[t->sorted[i - 1]], t->vocab[t->sorted[i]]) < 0;
-    CHECK(sorted_ok, "sorted index is strictly increasing");
+    for (int b = 0; b < 256; b++) {
+        size_t len;
+        const char *piece = tokenizer_decode(t, 0, 3 + b, &len);
+        bytes_ok &= t->byte_token[b] == 3 + b && len == 1 && (unsigned char)piece[0] == b && piece[1] == 0;
+    }
+    CHECK(bytes_ok, "byte tokens are ids 3..258 and decode to their byte");
+    int found = 0;
+    for (int id = 0; id < t->vocab_size; id++)
+        found += tokenizer_token_id(t, t->vocab[id]) == id;
+    CHECK(found == t->vocab_size, "%d of %d pieces found by their text", found, t->vocab_size);
+    CHECK(tokenizer_token_id(t, "Once") == -1 && tokenizer_token_id(t, "") == -1, "absent texts");
+    CHECK(t->eot == -1 && t->add_bos && t->kind == TOKENIZER_SPM, "no EOT; BOS added");
     group_end();
 }
 
 static void check_encoding(const struct tokenizer *t, const char *text, const int *want, int n_want)
 {
     int got[256];
-    int n = tokenizer_encode(t, text, false, false, got, 256);
+    int n = tokenizer_encode(t, text, 0, got, 256);
     CHECK(n >= 0, "encode \"%s\": %s", text, ryot_last_error());
     CHECK(same_tokens(got, n, want, n_want), "encoding of \"%s\"", text);
 }
@@ -194,31 +197,35 @@ static void test_known_encodings(const struct tokenizer *t)
                432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426);
 
     int tok[8];
-    CHECK(tokenizer_encode(t, "", false, false, tok, 8) == 0, "empty text: no tokens");
-    CHECK(tokenizer_encode(t, "", true, true, tok, 8) == 2 && tok[0] == 1 && tok[1] == 2,
+    CHECK(tokenizer_encode(t, "", 0, tok, 8) == 0, "empty text: no tokens");
+    CHECK(tokenizer_encode(t, "", TOKENIZE_BOS | TOKENIZE_EOS, tok, 8) == 2 && tok[0] == 1 && tok[1] == 2,
           "empty text with BOS and EOS");
-    CHECK(tokenizer_encode(t, "Lily", true, true, tok, 8) == 3 && tok[0] == 1 && tok[1] == 317
+    CHECK(tokenizer_encode(t, "Lily", TOKENIZE_BOS | TOKENIZE_EOS, tok, 8) == 3 && tok[0] == 1 && tok[1] == 317
               && tok[2] == 2,
           "BOS and EOS around the text");
-    CHECK(tokenizer_encode(t, "Once upon a time", true, false, tok, 4) == -1
+    CHECK(tokenizer_encode(t, "Once upon a time", TOKENIZE_BOS, tok, 4) == -1
               && contains(ryot_last_error(), "more than 4 tokens"),
           "too many tokens refused: %s", ryot_last_error());
-    CHECK(tokenizer_encode(t, "Once upon a time", true, false, tok, 5) == 5, "exact fit");
+    CHECK(tokenizer_encode(t, "Once upon a time", TOKENIZE_BOS, tok, 5) == 5, "exact fit");
     group_end();
 }
 
 static void test_decode(const struct tokenizer *t)
 {
     group_begin("decode");
-    CHECK(strcmp(tokenizer_decode(t, 1, 403), "Once") == 0, "leading space stripped after BOS");
-    CHECK(strcmp(tokenizer_decode(t, 5, 403), " Once") == 0, "kept elsewhere");
-    CHECK(strcmp(tokenizer_decode(t, 403, 3 + 'A'), "A") == 0, "<0x41> is the byte 'A'");
-    CHECK(strcmp(tokenizer_decode(t, 403, 3 + '\n'), "\n") == 0, "<0x0A> is a newline");
-    CHECK(strcmp(tokenizer_decode(t, 1, 3 + ' '), " ") == 0, "<0x20> after BOS stays a space");
-    CHECK((unsigned char)tokenizer_decode(t, 0, 3 + 0xE6)[0] == 0xE6, "high byte");
-    CHECK(strcmp(tokenizer_decode(t, 0, 412), "a") == 0, "plain piece");
-    CHECK(strcmp(tokenizer_decode(t, 0, -1), "") == 0 && strcmp(tokenizer_decode(t, 0, 512), "") == 0,
+    CHECK(strcmp(tokenizer_decode(t, 1, 403, NULL), "Once") == 0, "leading space stripped after BOS");
+    CHECK(strcmp(tokenizer_decode(t, 5, 403, NULL), " Once") == 0, "kept elsewhere");
+    CHECK(strcmp(tokenizer_decode(t, 403, 3 + 'A', NULL), "A") == 0, "<0x41> is the byte 'A'");
+    CHECK(strcmp(tokenizer_decode(t, 403, 3 + '\n', NULL), "\n") == 0, "<0x0A> is a newline");
+    CHECK(strcmp(tokenizer_decode(t, 1, 3 + ' ', NULL), " ") == 0, "<0x20> after BOS stays a space");
+    CHECK((unsigned char)tokenizer_decode(t, 0, 3 + 0xE6, NULL)[0] == 0xE6, "high byte");
+    CHECK(strcmp(tokenizer_decode(t, 0, 412, NULL), "a") == 0, "plain piece");
+    CHECK(strcmp(tokenizer_decode(t, 0, -1, NULL), "") == 0 && strcmp(tokenizer_decode(t, 0, 512, NULL), "") == 0,
           "out-of-range ids decode to nothing");
+    size_t len = 9;
+    CHECK(strcmp(tokenizer_decode(t, 0, 1, &len), "") == 0 && len == 0 && strcmp(tokenizer_decode(t, 1, 2, NULL), "") == 0,
+          "BOS and EOS are control tokens: nothing");
+    CHECK(tokenizer_decode(t, 0, 3, &len)[0] == 0 && len == 1, "<0x00> is one byte");
     group_end();
 }
 
@@ -253,7 +260,7 @@ static void test_against_naive(const struct tokenizer *t)
         char text[512];
         random_text(&state, text, sizeof text);
         int got[1024], want[1024];
-        int n = tokenizer_encode(t, text, false, false, got, 1024);
+        int n = tokenizer_encode(t, text, 0, got, 1024);
         if (n < 0) {
             errors++;
             continue;
@@ -280,7 +287,7 @@ static void test_against_naive(const struct tokenizer *t)
         big[i] = "Once upon a time Lily and Tim played.\n"[i % 38];
     big[len] = '\0';
     int *tokens = malloc((len + 2) * sizeof *tokens);
-    int n = tokenizer_encode(t, big, true, false, tokens, (int)len + 2);
+    int n = tokenizer_encode(t, big, TOKENIZE_BOS, tokens, (int)len + 2);
     CHECK(n > 0, "long text: %s", ryot_last_error());
     char *back = n > 0 ? decode_all(t, tokens + 1, n - 1) : NULL;
     CHECK(back && strcmp(back, big) == 0, "long text round trip");
@@ -306,7 +313,7 @@ static void test_invalid_utf8(const struct tokenizer *t)
     };
     int tok[16];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int n = tokenizer_encode(t, bad[i].text, true, false, tok, 16);
+        int n = tokenizer_encode(t, bad[i].text, TOKENIZE_BOS, tok, 16);
         const char *msg = ryot_last_error();
         char at[32];
         /* offsets count from the start of the caller's text, not the
@@ -321,7 +328,7 @@ static void test_invalid_utf8(const struct tokenizer *t)
         "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        int n = tokenizer_encode(t, good[i], false, false, tok, 16);
+        int n = tokenizer_encode(t, good[i], 0, tok, 16);
         CHECK(n > 1 && tok[0] == 410, "valid edge case %zu accepted: %s", i, ryot_last_error());
     }
     group_end();
@@ -341,6 +348,7 @@ static void make_tokenizer(struct tokenizer *t, const char *const *pieces, const
     }
     t->bos = 1;
     t->eos = 2;
+    t->eot = -1;
     if (tokenizer_build_index(t) != 0)
         fprintf(stderr, "tokenizer_build_index: %s\n", ryot_last_error());
 }
@@ -358,10 +366,15 @@ static void test_custom_vocab(void)
     /* "ab" and "ba" tie: the leftmost pair merges first */
     ENCODES_TO(&t, "bab", 3, 7, 5);
     ENCODES_TO(&t, "aba", 3, 6, 4);
-    /* a piece spelled like BOS is never produced from text */
+    /* a piece spelled like BOS is never produced from text... */
     ENCODES_TO(&t, "x<s>", 3, 11, 12, 13);
+    /* ...unless asked for; text after it gets the dummy prefix again */
+    int got[8];
+    int n_got = tokenizer_encode(&t, "x<s>a", TOKENIZE_SPECIAL, got, 8);
+    CHECK(n_got == 4 && got[0] == 3 && got[1] == 11 && got[2] == 1 && got[3] == 8,
+          "\"x<s>a\" with special tokens -> ' ' x BOS ' a' (%d tokens)", n_got);
     int tok[8];
-    CHECK(tokenizer_encode(&t, "c", false, false, tok, 8) == -1
+    CHECK(tokenizer_encode(&t, "c", 0, tok, 8) == -1
               && contains(ryot_last_error(), "no <0x63> piece"),
           "missing byte piece: %s", ryot_last_error());
     tokenizer_free(&t);
@@ -422,7 +435,7 @@ static void expect_load_error(const char *path, int vocab_size, const char *frag
     CHECK(rc == -1, "%s: loaded", what);
     CHECK(contains(msg, path) && contains(msg, fragment), "%s: message '%s' lacks '%s'", what,
           msg, fragment);
-    CHECK(t.vocab == NULL && t.scores == NULL && t.sorted == NULL, "%s: nothing left", what);
+    CHECK(t.vocab == NULL && t.scores == NULL && t.all.slots == NULL, "%s: nothing left", what);
     if (rc == 0)
         tokenizer_free(&t);
 }
@@ -479,6 +492,44 @@ static void test_bad_files(const char *tok512)
 
     expect_load_error(tok512, 511, "bytes left after 511 tokens", "tok512 with vocab 511");
     expect_load_error(tok512, 513, "truncated", "tok512 with vocab 513");
+
+    /* a FIFO with no writer: refused at once, not waited on */
+    CHECK(mkfifo(tmp_path("fifo.bin"), 0600) == 0, "mkfifo failed");
+    expect_load_error(tmp_path("fifo.bin"), 4, "not a regular file", "FIFO");
+    group_end();
+}
+
+/* Pieces that start like "<0xXX>" but are shorter: text, not byte pieces
+ * (reading them must stay inside the piece; ASan checks). */
+static void test_byte_piece_prefixes(void)
+{
+    group_begin("pieces \"<0x\" and \"<0xA\"");
+    struct image im = {{0}, 0};
+    int32_t max_len = 5;
+    put(&im, &max_len, 4);
+    put_token(&im, 0, 5, "<unk>");
+    put_token(&im, 0, 3, "<s>");
+    put_token(&im, 0, 4, "</s>");
+    put_token(&im, -2, 3, "<0x");
+    put_token(&im, -3, 4, "<0xA");
+    put_token(&im, -10, 1, " ");
+    put_token(&im, -10, 1, "A");
+    put_token(&im, -10, 1, "<");
+    put_token(&im, -10, 1, "0");
+    put_token(&im, -10, 1, "x");
+    put_token(&im, -1, 2, "<0");
+    write_file(tmp_path("prefixes.bin"), im.data, im.size);
+    struct tokenizer t;
+    int rc = tokenizer_load(&t, tmp_path("prefixes.bin"), 11);
+    CHECK(rc == 0, "%s", ryot_last_error());
+    if (rc == 0) {
+        int none = 1;
+        for (int b = 0; b < 256; b++)
+            none &= t.byte_token[b] == -1;
+        CHECK(none, "no byte pieces in this vocabulary");
+        ENCODES_TO(&t, "<0xA", 5, 4);
+        tokenizer_free(&t);
+    }
     group_end();
 }
 
@@ -504,6 +555,7 @@ int main(int argc, char **argv)
         tokenizer_free(&t);
     }
     test_custom_vocab();
+    test_byte_piece_prefixes();
     test_bad_files(tok512);
     test_tmpdir_remove(tmp_dir);
     return check_summary();
