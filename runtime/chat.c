@@ -67,45 +67,20 @@ const struct chat_format *chat_format_detect(const char *t)
     return name ? chat_format_named(name) : NULL;
 }
 
-/* A growing string; `failed` once out of memory. */
-struct text {
-    char *s;
-    size_t len, cap;
-    bool failed;
-};
-
-static void append(struct text *t, const char *s, size_t n)
+/* `text` minus surrounding whitespace when the format trims contents. */
+static struct chat_part content(const struct chat_format *f, const char *text)
 {
-    if (t->failed)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        const size_t cap = (t->len + n + 1) * 2;
-        char *grown = realloc(t->s, cap);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->s = grown;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-}
-
-static void append_str(struct text *t, const char *s) { append(t, s, strlen(s)); }
-
-static void append_content(struct text *t, const struct chat_format *f, const char *content)
-{
-    size_t n = strlen(content);
+    int n = (int)strlen(text);
     if (f->trim) {
-        while (n > 0 && isspace((unsigned char)content[0]))
-            content++, n--;
-        while (n > 0 && isspace((unsigned char)content[n - 1]))
+        while (n > 0 && isspace((unsigned char)text[0]))
+            text++, n--;
+        while (n > 0 && isspace((unsigned char)text[n - 1]))
             n--;
     }
-    append(t, content, n);
+    return (struct chat_part){ text, n, true };
 }
+
+static struct chat_part literal(const char *text) { return (struct chat_part){ text, (int)strlen(text), false }; }
 
 /* Length of the special token text ("<|...|>", "</s>") at the start of s, or 0. */
 static size_t special_at(const char *s)
@@ -128,28 +103,41 @@ const char *chat_end_token(const struct chat_format *f, char *buf, int size)
     return buf;
 }
 
-char *chat_turn_text(const struct chat_format *f, bool first, const char *system, const char *user,
-                     bool reply_stopped)
+int chat_turn_parts(const struct chat_format *f, bool first, const char *system, const char *user, bool reply_stopped,
+                    struct chat_part parts[CHAT_MAX_PARTS])
 {
-    struct text t = { 0 };
-    append_str(&t, "");
+    int n = 0;
     const bool with_system = first && system;
     if (with_system) {
-        append_str(&t, f->prefix[CHAT_SYSTEM]);
-        append_content(&t, f, system);
-        append_str(&t, f->suffix[CHAT_SYSTEM]);
+        parts[n++] = literal(f->prefix[CHAT_SYSTEM]);
+        parts[n++] = content(f, system);
+        parts[n++] = literal(f->suffix[CHAT_SYSTEM]);
     } else if (!first) {
         /* the stop token that ended the reply is in the context already */
         const char *rest = f->suffix[CHAT_ASSISTANT];
-        append_str(&t, reply_stopped ? rest + special_at(rest) : rest);
+        parts[n++] = literal(reply_stopped ? rest + special_at(rest) : rest);
     }
-    append_str(&t, with_system && f->user_after_system ? f->user_after_system : f->prefix[CHAT_USER]);
-    append_content(&t, f, user);
-    append_str(&t, f->suffix[CHAT_USER]);
-    append_str(&t, f->prefix[CHAT_ASSISTANT]);
-    if (t.failed) {
-        free(t.s);
-        return NULL;
+    parts[n++] = literal(with_system && f->user_after_system ? f->user_after_system : f->prefix[CHAT_USER]);
+    parts[n++] = content(f, user);
+    parts[n++] = literal(f->suffix[CHAT_USER]);
+    parts[n++] = literal(f->prefix[CHAT_ASSISTANT]);
+    return n;
+}
+
+char *chat_turn_text(const struct chat_format *f, bool first, const char *system, const char *user,
+                     bool reply_stopped)
+{
+    struct chat_part parts[CHAT_MAX_PARTS];
+    const int n = chat_turn_parts(f, first, system, user, reply_stopped, parts);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)parts[i].len;
+    char *text = malloc(len + 1), *at = text;
+    for (int i = 0; text && i < n; i++) {
+        memcpy(at, parts[i].text, (size_t)parts[i].len);
+        at += parts[i].len;
     }
-    return t.s;
+    if (text)
+        *at = '\0';
+    return text;
 }

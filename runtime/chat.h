@@ -34,11 +34,25 @@ const struct chat_format *chat_format_detect(const char *template_text);
 /* "bitnet, llama3, ..." for messages. */
 const char *chat_format_names(void);
 
-/* The text of one turn (malloc'd, NULL if out of memory): on the first
+/* One piece of a turn's text: the format's own text, where special
+ * tokens are written as text, or a message's content, which is encoded as
+ * plain text (a user typing "<|eot_id|>" does not end a turn). */
+struct chat_part {
+    const char *text;
+    int len;
+    bool content;
+};
+enum { CHAT_MAX_PARTS = 10 };
+
+/* The parts of one turn, in order (returns their count): on the first
  * turn the system message (if `system` is not NULL), else what remains of
  * the previous reply's suffix (all of it when the reply ended without a
  * stop token: `reply_stopped` false); then the user's message and the
- * assistant's prefix. */
+ * assistant's prefix.  The parts point into f and the messages. */
+int chat_turn_parts(const struct chat_format *f, bool first, const char *system, const char *user, bool reply_stopped,
+                    struct chat_part parts[CHAT_MAX_PARTS]);
+
+/* The same turn as one string (malloc'd, NULL if out of memory). */
 char *chat_turn_text(const struct chat_format *f, bool first, const char *system, const char *user,
                      bool reply_stopped);
 
