@@ -340,7 +340,8 @@ static int read_metadata(struct weight_file *wf, struct cursor *c, uint64_t n_kv
     return 0;
 }
 
-/* general.alignment if present (a power of two), else the default. */
+/* general.alignment if present, else the default.  Tensor data starts at
+ * multiples of it, so below 8 it would misalign 4- and 8-byte elements. */
 static int data_alignment(const struct weight_file *wf, uint64_t *align)
 {
     *align = GGUF_DEFAULT_ALIGNMENT;
@@ -348,8 +349,11 @@ static int data_alignment(const struct weight_file *wf, uint64_t *align)
         const struct weight_meta *m = &wf->meta[i];
         if (strcmp(m->key, "general.alignment") != 0)
             continue;
-        if (m->kind != META_INT || m->i <= 0 || m->i > (1 << 30) || (m->i & (m->i - 1)) != 0)
-            return ryot_fail("%s: general.alignment must be a power of two up to 2^30", wf->path);
+        if (m->kind != META_INT)
+            return ryot_fail("%s: general.alignment is not an integer", wf->path);
+        if (m->i < 8 || m->i > (1 << 30) || (m->i & (m->i - 1)) != 0)
+            return ryot_fail("%s: general.alignment %" PRId64 " is not a power of two from 8 to 2^30 "
+                             "(tensor elements would be misaligned)", wf->path, m->i);
         *align = (uint64_t)m->i;
     }
     return 0;

@@ -64,7 +64,9 @@ int64_t tensor_elems(const struct tensor *t)
 
 int weight_file_map(struct weight_file *wf, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+     * below, and reading a regular file through the map ignores the flag. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return ryot_fail("%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -79,7 +81,7 @@ int weight_file_map(struct weight_file *wf, const char *path)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return ryot_fail("%s: not a regular file", path);
+        return ryot_fail("%s: not a regular file (a FIFO, socket or device)", path);
     }
     if (st.st_size == 0) {
         close(fd);

@@ -438,6 +438,11 @@ static void put_nul_string(struct gguf_writer *w)
 
 static void put_bad_alignment(struct gguf_writer *w) { gguf_put_kv_u32(w, "general.alignment", 48); }
 
+/* A power of two, but F32 elements need 4 bytes and 64-bit ones 8. */
+static void put_small_alignment(struct gguf_writer *w) { gguf_put_kv_u32(w, "general.alignment", 4); }
+
+static void put_float_alignment(struct gguf_writer *w) { gguf_put_kv_f32(w, "general.alignment", 32.0f); }
+
 static void put_huge_string_array(struct gguf_writer *w)
 {
     gguf_put_kv_array(w, "tokenizer.ggml.tokens", GGUF_STRING, UINT64_MAX / 2);
@@ -532,6 +537,8 @@ static void test_errors(void)
     expect_meta_error("key too long", put_long_key, "key of 199 bytes", NULL);
     expect_meta_error("NUL in string", put_nul_string, "test.nul", "NUL");
     expect_meta_error("alignment not a power of two", put_bad_alignment, "general.alignment", NULL);
+    expect_meta_error("alignment below 8", put_small_alignment, "general.alignment", "from 8");
+    expect_meta_error("alignment not an integer", put_float_alignment, "general.alignment", NULL);
     expect_meta_error("string array count", put_huge_string_array, "truncated", "tokenizer.ggml.tokens");
     expect_meta_error("string length", put_huge_string, "truncated", "general.name");
 

@@ -430,6 +430,12 @@ static void test_bad_files(void)
     char msg[256];
     expect_open_error(tmp_path("missing.bin"), "No such file", "missing file");
     expect_open_error(tmp_dir, "directory", "directory");
+    /* A FIFO without a writer would block open() for ever; the alarm turns
+     * such a hang into a failure. */
+    CHECK(mkfifo(tmp_path("fifo"), 0600) == 0, "mkfifo");
+    alarm(10);
+    expect_open_error(tmp_path("fifo"), "not a regular file", "FIFO");
+    alarm(0);
     write_file(tmp_path("empty.bin"), "", 0);
     expect_open_error(tmp_path("empty.bin"), "empty", "empty file");
     write_file(tmp_path("tiny.bin"), orig, 10);
