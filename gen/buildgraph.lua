@@ -24,7 +24,7 @@ local runtime_tests = {
   { name = "test_tokenizer", flavor = "asan", args = "$data" },
   { name = "test_sampler", flavor = "asan" },
   { name = "test_cpu", flavor = "asan" },
-  { name = "test_gguf", flavor = "asan", args = "$data" },
+  { name = "test_gguf", flavor = "asan", args = "$data", count_mallocs = true },
   { name = "test_quant", flavor = "asan" },
   { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
   { name = "test_mkmodel", flavor = "asan", args = "build/tools/mkmodel gen", deps = "build/tools/mkmodel" },

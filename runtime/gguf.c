@@ -4,7 +4,11 @@
  * metadata strings and arrays are copied into weight_file_alloc() blocks.
  * Every count, length and offset is checked against the bytes that remain
  * before it is used, with overflow-checked arithmetic, so a truncated or
- * corrupted file gives a one-line error and never reads outside the map. */
+ * corrupted file gives a one-line error and never reads outside the map.
+ * Every allocation is charged to a budget of twice the file's size plus
+ * MEMORY_SLACK before it is made: converted arrays (a uint8 becomes an
+ * int64) and tables sized by the header's counts cannot make the reader
+ * ask for much more memory than the file has bytes. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -66,7 +70,10 @@ struct cursor {
     size_t size, pos;
     const char *path;
     char where[160];  /* what is being read, for "truncated in ..." */
+    uint64_t budget;  /* bytes the reader may still allocate */
 };
+
+#define MEMORY_SLACK ((uint64_t)1 << 20)
 
 static int truncated(const struct cursor *c)
 {
@@ -83,6 +90,16 @@ static const unsigned char *take(struct cursor *c, uint64_t n)
     const unsigned char *p = c->base + c->pos;
     c->pos += (size_t)n;
     return p;
+}
+
+/* Takes `bytes` from the memory budget before `what` is allocated. */
+static int charge(struct cursor *c, uint64_t bytes, const char *what)
+{
+    if (bytes > c->budget)
+        return ryot_fail("%s: %s would need %" PRIu64 " bytes of memory, more than a %zu-byte file can justify",
+                         c->path, what, bytes, c->size);
+    c->budget -= bytes;
+    return 0;
 }
 
 static int read_u32(struct cursor *c, uint32_t *v)
@@ -120,7 +137,7 @@ static char *copy_str(struct weight_file *wf, struct cursor *c, const char *s, u
         ryot_fail("%s: %s: string contains a NUL byte", c->path, c->where);
         return NULL;
     }
-    char *out = weight_file_alloc(wf, (size_t)len + 1);
+    char *out = charge(c, len + 1, c->where) == 0 ? weight_file_alloc(wf, (size_t)len + 1) : NULL;
     if (out)
         memcpy(out, s, (size_t)len);
     return out;
@@ -212,6 +229,8 @@ static int read_array(struct weight_file *wf, struct cursor *c, struct weight_me
                                  c->where, k);
             bytes += (size_t)len + 1;  /* bounded by the file size */
         }
+        if (charge(c, n * sizeof(char *) + bytes, c->where) != 0)
+            return -1;
         char **strs = weight_file_alloc(wf, (size_t)n * sizeof *strs + bytes);
         if (!strs)
             return -1;
@@ -237,6 +256,8 @@ static int read_array(struct weight_file *wf, struct cursor *c, struct weight_me
     if (n > remaining / eb)
         return truncated(c);
     const unsigned char *p = take(c, n * eb);
+    if (charge(c, n * (is_float_type(et) ? sizeof(float) : sizeof(int64_t)), c->where) != 0)
+        return -1;
     if (is_float_type(et)) {
         float *fl = weight_file_alloc(wf, (size_t)n * sizeof *fl);
         if (!fl)
@@ -311,6 +332,8 @@ static int find_duplicate(const char *first, size_t stride, int n, const char **
 
 static int read_metadata(struct weight_file *wf, struct cursor *c, uint64_t n_kv)
 {
+    if (charge(c, n_kv * sizeof *wf->meta, "the header's metadata entries") != 0)
+        return -1;
     wf->meta = calloc((size_t)n_kv ? (size_t)n_kv : 1, sizeof *wf->meta);
     if (!wf->meta)
         return ryot_fail("%s: out of memory for %" PRIu64 " metadata entries", c->path, n_kv);
@@ -422,6 +445,8 @@ static int read_tensor_info(struct cursor *c, struct tensor *t, uint64_t *offset
 
 static int read_tensors(struct weight_file *wf, struct cursor *c, uint64_t n_tensors, uint64_t align)
 {
+    if (charge(c, n_tensors * (sizeof *wf->tensors + sizeof(uint64_t)), "the header's tensor table") != 0)
+        return -1;
     wf->tensors = calloc((size_t)n_tensors ? (size_t)n_tensors : 1, sizeof *wf->tensors);
     uint64_t *offsets = calloc((size_t)n_tensors ? (size_t)n_tensors : 1, sizeof *offsets);
     int rc = 0;
@@ -466,7 +491,8 @@ int gguf_open(struct weight_file *wf, const char *path)
 {
     if (weight_file_map(wf, path) != 0)
         return -1;
-    struct cursor c = { .base = wf->map, .size = wf->map_size, .path = path, .where = "header" };
+    struct cursor c = { .base = wf->map, .size = wf->map_size, .path = path, .where = "header",
+                        .budget = 2 * (uint64_t)wf->map_size + MEMORY_SLACK };
     const unsigned char *magic = take(&c, 4);
     if (!magic)
         return -1;

@@ -11,6 +11,9 @@
  *   by field.
  * - One crafted file per error: each gives -1 and a message naming the file
  *   and the problem.
+ * - Memory: opening a file asks the allocator for at most a small multiple
+ *   of its size, whatever its arrays and counts claim (counted by the
+ *   malloc_count wrappers linked in).
  * - Fuzzing: every truncation of the small file, and random corruptions
  *   from a fixed seed: never a crash (run under ASan+UBSan), either -1 with
  *   a message or a table whose every tensor lies inside the file. */
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../runtime/error.h"
@@ -26,6 +30,7 @@
 #include "../../runtime/importers.h"
 #include "../../runtime/tensor.h"
 #include "check.h"
+#include "malloc_count.h"
 
 static const char *model_dir = "../shared/models";
 static char tmp_dir[256];
@@ -551,6 +556,97 @@ static void test_errors(void)
     group_end();
 }
 
+/* ---- memory bound ---- */
+
+/* Bytes the allocator is asked for while opening `path` (under `label`),
+ * which must stay within a small multiple of the file's size, whether the
+ * file is accepted or not; returns whether it opened. */
+static int expect_memory_bound(const char *label, const char *path, size_t file_size)
+{
+    struct weight_file wf;
+    const struct malloc_counts before = malloc_counts_now();
+    const int rc = weight_file_open(&wf, path);
+    const long long bytes = malloc_counts_now().bytes - before.bytes;
+    const long long bound = 3 * (long long)file_size + (1 << 20);
+    CHECK(bytes <= bound, "%s: opening a %zu-byte file asked for %lld bytes (bound %lld)", label, file_size, bytes,
+          bound);
+    if (rc == 0)
+        weight_file_close(&wf);
+    return rc == 0;
+}
+
+/* One metadata array of n elements of `type`, each `elem_bytes` of zeros
+ * (an empty string for GGUF_STRING), as a file. */
+static size_t write_array_file(const char *path, enum gguf_value_type type, uint64_t n, size_t elem_bytes)
+{
+    struct mem m;
+    struct gguf_writer *w = mem_begin(&m);
+    gguf_put_header(w, 0, 1);
+    gguf_put_kv_array(w, "test.array", type, n);
+    static const unsigned char zeros[4096];
+    for (uint64_t left = n * elem_bytes; left > 0;) {
+        const size_t chunk = left < sizeof zeros ? (size_t)left : sizeof zeros;
+        gguf_put_bytes(w, zeros, chunk);
+        left -= chunk;
+    }
+    mem_end(&m);
+    write_file(path, m.buf, m.len);
+    const size_t len = m.len;
+    free(m.buf);
+    return len;
+}
+
+/* A header claiming n_tensors and n_kv, then `size - 24` zero bytes. */
+static void write_claim_file(const char *path, uint64_t n_tensors, uint64_t n_kv, size_t size)
+{
+    unsigned char *buf = calloc(size, 1);
+    memcpy(buf, "GGUF\3\0\0\0", 8);
+    memcpy(buf + 8, &n_tensors, 8);
+    memcpy(buf + 16, &n_kv, 8);
+    write_file(path, buf, size);
+    free(buf);
+}
+
+static void test_memory_bound(void)
+{
+    group_begin("memory asked for stays near the file size");
+    enum { N = 16 << 20 };
+    const char *path = tmp_path("big.gguf");
+    size_t size = write_array_file(path, GGUF_UINT8, N, 1);
+    expect_memory_bound("16M uint8 values", path, size);
+    CHECK(strstr(ryot_last_error(), path) && strstr(ryot_last_error(), "metadata 'test.array'")
+              && strstr(ryot_last_error(), "bytes of memory"), "16M uint8 values: '%s'", ryot_last_error());
+    size = write_array_file(path, GGUF_BOOL, N, 1);
+    expect_memory_bound("16M bools", path, size);
+    size = write_array_file(path, GGUF_INT16, N / 2, 2);
+    expect_memory_bound("8M int16 values", path, size);
+    size = write_array_file(path, GGUF_INT32, N / 4, 4);
+    expect_memory_bound("4M int32 values", path, size);
+    size = write_array_file(path, GGUF_FLOAT64, N / 8, 8);
+    expect_memory_bound("2M float64 values", path, size);
+    size = write_array_file(path, GGUF_STRING, N / 8, 8);
+    expect_memory_bound("2M empty strings", path, size);
+    /* counts as large as the bytes after the header allow, then zeros */
+    write_claim_file(path, 0, (N - 24) / 14, N);
+    expect_memory_bound("a header claiming 1.2M metadata entries", path, N);
+    CHECK(strstr(ryot_last_error(), "metadata entries"), "1.2M metadata entries: '%s'", ryot_last_error());
+    write_claim_file(path, (N - 24) / 33, 0, N);
+    expect_memory_bound("a header claiming 500k tensors", path, N);
+    CHECK(strstr(ryot_last_error(), "tensor table"), "500k tensors: '%s'", ryot_last_error());
+    /* real files, all metadata, open inside it */
+    static const char *const real_files[] = { "stories260K.gguf", "vocab/ggml-vocab-llama-spm.gguf",
+                                              "vocab/ggml-vocab-gpt-2.gguf", "vocab/ggml-vocab-falcon.gguf",
+                                              "vocab/ggml-vocab-deepseek-llm.gguf" };
+    for (size_t i = 0; i < sizeof real_files / sizeof real_files[0]; i++) {
+        struct stat st;
+        const char *real = model_path(real_files[i]);
+        CHECK(stat(real, &st) == 0 && expect_memory_bound(real_files[i], real, (size_t)st.st_size),
+              "%s: %s", real_files[i], ryot_last_error());
+    }
+    remove(path);
+    group_end();
+}
+
 /* ---- fuzzing ---- */
 
 /* After a successful open of a damaged file, everything the table points
@@ -690,6 +786,7 @@ int main(int argc, char **argv)
     test_stories_gguf();
     test_vocab_only_gguf();
     test_errors();
+    test_memory_bound();
     test_truncations();
     test_corruptions();
     test_tmpdir_remove(tmp_dir);
