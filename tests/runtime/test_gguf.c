@@ -16,7 +16,8 @@
  *   malloc_count wrappers linked in).
  * - Fuzzing: every truncation of the small file, and random corruptions
  *   from a fixed seed: never a crash (run under ASan+UBSan), either -1 with
- *   a message or a table whose every tensor lies inside the file. */
+ *   a message or a table whose every tensor lies inside the file and
+ *   converts; both outcomes must be common. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -677,7 +678,27 @@ static int table_is_sane(const struct weight_file *wf)
     return total > 0 || wf->n_meta == 0;
 }
 
-struct fuzz_stats { int opened, rejected, bad_message, insane; };
+/* Tensors of an opened file that do not convert to f32: the reader let
+ * through a table the rest of the runtime cannot use.  The first one is
+ * described if `report`. */
+static int unconvertible_tensors(const struct weight_file *wf, int report)
+{
+    int bad = 0;
+    for (int i = 0; i < wf->n_tensors; i++) {
+        const struct tensor *t = &wf->tensors[i];
+        const int64_t n = tensor_elems(t);
+        float *v = malloc((size_t)n * sizeof *v);
+        if (!v || tensor_to_f32(t, 0, n, v) != 0) {
+            if (report && !bad)
+                fprintf(stderr, "  %s of an opened file does not convert: %s\n", t->name, ryot_last_error());
+            bad++;
+        }
+        free(v);
+    }
+    return bad;
+}
+
+struct fuzz_stats { int opened, rejected, bad_message, insane, unconverted; };
 
 static void fuzz_one(const char *path, const void *buf, size_t len, struct fuzz_stats *s)
 {
@@ -686,7 +707,9 @@ static void fuzz_one(const char *path, const void *buf, size_t len, struct fuzz_
     ryot_fail("%s", "");
     if (weight_file_open(&wf, path) == 0) {
         s->opened++;
-        s->insane += !table_is_sane(&wf);
+        const int sane = table_is_sane(&wf);
+        s->insane += !sane;
+        s->unconverted += sane ? unconvertible_tensors(&wf, s->unconverted == 0) : 0;
         weight_file_close(&wf);
     } else {
         s->rejected++;
@@ -767,8 +790,10 @@ static void test_corruptions(void)
         fuzz_one(tmp_path("fuzz.gguf"), buf, len, &s);
     }
     printf("  %d corrupted files: %d opened, %d rejected\n", ROUNDS, s.opened, s.rejected);
-    CHECK(s.opened + s.rejected == ROUNDS, "every file either opened or was rejected");
+    /* corrupted values and tensor data still open, broken structure does not */
+    CHECK(s.opened > ROUNDS / 10, "only %d opened: the reader refuses what it could read", s.opened);
     CHECK(s.rejected > ROUNDS / 4, "only %d rejected: corruption too weak", s.rejected);
+    CHECK(s.unconverted == 0, "%d tensors of opened files do not convert", s.unconverted);
     CHECK(s.bad_message == 0, "%d unclear messages", s.bad_message);
     CHECK(s.insane == 0, "%d opened files with tensors outside the file", s.insane);
     free(buf);
