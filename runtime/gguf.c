@@ -11,6 +11,7 @@
  * ask for much more memory than the file has bytes. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,12 +33,13 @@ static const char *const ggml_type_names[] = {
     [19] = "IQ1_S", [20] = "IQ4_NL", [21] = "IQ3_S", [22] = "IQ2_S", [23] = "IQ4_XS",
     [24] = "I8", [25] = "I16", [26] = "I32", [27] = "I64", [28] = "F64", [29] = "IQ1_M",
     [30] = "BF16", [31] = "Q4_0_4_4", [32] = "Q4_0_4_8", [33] = "Q4_0_8_8", [34] = "TQ1_0",
-    [35] = "TQ2_0", [39] = "MXFP4",
+    [35] = "TQ2_0", [36] = "I2_S", [39] = "MXFP4",
 };
 
 static const struct { uint32_t id; enum dtype dt; } ggml_types[] = {
     { 0, DT_F32 }, { 1, DT_F16 }, { 2, DT_Q4_0 }, { 8, DT_Q8_0 }, { 12, DT_Q4_K },
     { 14, DT_Q6_K }, { 24, DT_I8 }, { 30, DT_BF16 }, { 34, DT_TQ1_0 }, { 35, DT_TQ2_0 },
+    { 36, DT_I2_S },  /* bitnet.cpp's id; ggml itself has none at 36 */
 };
 
 #define N_GGML_TYPES (sizeof ggml_types / sizeof ggml_types[0])
@@ -425,7 +427,7 @@ static int read_tensor_info(struct cursor *c, struct tensor *t, uint64_t *offset
     if (dt < 0) {
         const char *tn = gguf_ggml_type_name(type_id);
         return ryot_fail("%s: tensor '%s' has type %s (ggml type %u), which ryot cannot read "
-                         "(supported: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K TQ1_0 TQ2_0 I8)",
+                         "(supported: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K TQ1_0 TQ2_0 I2_S I8)",
                          c->path, t->name, tn ? tn : "unknown", type_id);
     }
     t->type = (enum dtype)dt;
@@ -434,12 +436,26 @@ static int read_tensor_info(struct cursor *c, struct tensor *t, uint64_t *offset
         return ryot_fail("%s: tensor '%s': row length %" PRId64 " is not a multiple of the %s "
                          "block size %" PRIu64, c->path, t->name, t->shape[n_dims - 1],
                          dtype_name(t->type), be);
-    uint64_t nbytes;
+    /* the blocks, then a trailer (I2_S): what one block's tensor takes beyond the block */
+    uint64_t nbytes, trailer = dtype_tensor_bytes(t->type, be) - dtype_block_bytes(t->type);
     if (__builtin_mul_overflow(elems / be, (uint64_t)dtype_block_bytes(t->type), &nbytes)
-        || nbytes > SIZE_MAX)
+        || __builtin_add_overflow(nbytes, trailer, &nbytes) || nbytes > SIZE_MAX)
         return ryot_fail("%s: tensor '%s': size overflows", c->path, t->name);
     t->nbytes = (size_t)nbytes;
     t->scale = 1.0f;
+    return 0;
+}
+
+/* An I2_S tensor's scale, the first 4 bytes of its trailer, into t->scale:
+ * its weights are (code - 1) * scale. */
+static int read_i2_s_scale(const struct cursor *c, struct tensor *t)
+{
+    float scale;
+    memcpy(&scale, (const unsigned char *)t->data + dtype_row_bytes(t->type, tensor_elems(t)), sizeof scale);
+    if (!isfinite(scale) || scale < 0.0f)
+        return ryot_fail("%s: tensor '%s': I2_S scale %g is not a finite number >= 0", c->path, t->name,
+                         (double)scale);
+    t->scale = scale;
     return 0;
 }
 
@@ -475,6 +491,8 @@ static int read_tensors(struct weight_file *wf, struct cursor *c, uint64_t n_ten
                            data_start + offsets[i], t->nbytes, c->size);
         else
             t->data = c->base + begin;
+        if (rc == 0 && t->type == DT_I2_S)
+            rc = read_i2_s_scale(c, t);
     }
     free(offsets);
     if (rc != 0)

@@ -20,6 +20,7 @@ static const struct {
     const char *name;
     int block_elems;
     size_t block_bytes;
+    size_t trailer_bytes;  /* after the blocks, once per tensor */
 } dtype_info[DT_COUNT] = {
     [DT_F32] = {"F32", 1, 4},
     [DT_F16] = {"F16", 1, 2},
@@ -31,6 +32,7 @@ static const struct {
     [DT_TQ1_0] = {"TQ1_0", 256, 54},
     [DT_TQ2_0] = {"TQ2_0", 256, 66},
     [DT_I8] = {"I8", 1, 1},
+    [DT_I2_S] = {"I2_S", 128, 32, 32},
 };
 
 /* The largest block of any dtype, for the partial-block buffer below. */
@@ -52,6 +54,11 @@ size_t dtype_row_bytes(enum dtype t, int64_t n)
         return 0;
     int64_t be = dtype_info[t].block_elems;
     return (size_t)((n + be - 1) / be) * dtype_info[t].block_bytes;
+}
+
+size_t dtype_tensor_bytes(enum dtype t, int64_t n)
+{
+    return dtype_valid(t) && n > 0 ? dtype_row_bytes(t, n) + dtype_info[t].trailer_bytes : 0;
 }
 
 int64_t tensor_elems(const struct tensor *t)
@@ -271,15 +278,16 @@ static int convert_blocks(const struct tensor *t, int64_t first, int64_t n, floa
                          t->name, dtype_name(t->type), (long long)be, (long long)first);
     const unsigned char *src = (const unsigned char *)t->data + (size_t)(first / be) * bb;
     int64_t whole = n / be * be;
-    if (whole > 0 && dequantize_row(t->type, src, dst, whole) != 0)
-        return -1;
-    if (whole < n) {
-        /* The tensor stores whole blocks, so the last partial one is there. */
-        float block[MAX_BLOCK_ELEMS];
-        if (dequantize_row(t->type, src + (size_t)(whole / be) * bb, block, be) != 0)
-            return -1;
-        memcpy(dst + whole, block, (size_t)(n - whole) * sizeof *dst);
+    float block[MAX_BLOCK_ELEMS];
+    /* The tensor stores whole blocks, so a last partial one is there. */
+    if ((whole > 0 && dequantize_row(t->type, src, dst, whole) != 0)
+        || (whole < n && dequantize_row(t->type, src + (size_t)(whole / be) * bb, block, be) != 0)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", ryot_last_error());
+        return ryot_fail("tensor '%s': %s", t->name, why);
     }
+    if (whole < n)
+        memcpy(dst + whole, block, (size_t)(n - whole) * sizeof *dst);
     return 0;
 }
 
