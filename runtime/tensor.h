@@ -84,7 +84,10 @@ struct weight_file {
 };
 
 /* Open by file contents: GGUF magic -> GGUF importer, otherwise llama2.c.
- * Returns 0, or -1 with ryot_last_error() naming the file and the problem. */
+ * A one-element F32 tensor NAME.scale (llama.cpp's bitnet files may have
+ * them) is multiplied into the scale of the 2-D NAME.weight and left out
+ * of the table.  Returns 0, or -1 with ryot_last_error() naming the file
+ * and the problem. */
 int weight_file_open(struct weight_file *wf, const char *path);
 void weight_file_close(struct weight_file *wf);
 

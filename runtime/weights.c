@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -144,6 +145,55 @@ void weight_file_close(struct weight_file *wf)
     memset(wf, 0, sizeof *wf);
 }
 
+/* The tensor called `name`, or NULL (no message: absence is no error here). */
+static struct tensor *find_tensor(const struct weight_file *wf, const char *name)
+{
+    for (int i = 0; i < wf->n_tensors; i++)
+        if (strcmp(wf->tensors[i].name, name) == 0)
+            return &wf->tensors[i];
+    return NULL;
+}
+
+/* Length of NAME in a tensor name "NAME.scale", else 0. */
+static size_t scaled_name_length(const char *name)
+{
+    const size_t len = strlen(name), suffix = strlen(".scale");
+    return len > suffix && strcmp(name + len - suffix, ".scale") == 0 ? len - suffix : 0;
+}
+
+/* llama.cpp's bitnet models may hold NAME.scale, one F32 value multiplying
+ * the output of the matrix NAME.weight.  It is folded into that tensor's
+ * scale, so every reader of NAME.weight sees the product, and dropped from
+ * the table. */
+static int fold_scale_tensors(struct weight_file *wf)
+{
+    for (int i = 0; i < wf->n_tensors; i++) {
+        const struct tensor *s = &wf->tensors[i];
+        const size_t len = scaled_name_length(s->name);
+        if (len == 0)
+            continue;
+        char name[TENSOR_NAME_MAX + 8];
+        snprintf(name, sizeof name, "%.*s.weight", (int)len, s->name);
+        struct tensor *w = find_tensor(wf, name);
+        if (!w || w->ndim != 2)
+            return ryot_fail("%s: tensor '%s' has no 2-D tensor '%s' to scale", wf->path, s->name, name);
+        if (s->type != DT_F32 || s->ndim != 1 || s->shape[0] != 1)
+            return ryot_fail("%s: tensor '%s' must be one F32 value, not %s of %lld elements in %d dimensions",
+                             wf->path, s->name, dtype_name(s->type), (long long)tensor_elems(s), s->ndim);
+        float v;
+        memcpy(&v, s->data, sizeof v);
+        if (!isfinite(v))
+            return ryot_fail("%s: tensor '%s' is %g, not a finite scale", wf->path, s->name, (double)v);
+        w->scale *= v;
+    }
+    int kept = 0;
+    for (int i = 0; i < wf->n_tensors; i++)
+        if (scaled_name_length(wf->tensors[i].name) == 0)
+            wf->tensors[kept++] = wf->tensors[i];
+    wf->n_tensors = kept;
+    return 0;
+}
+
 int weight_file_open(struct weight_file *wf, const char *path)
 {
     memset(wf, 0, sizeof *wf);
@@ -161,6 +211,8 @@ int weight_file_open(struct weight_file *wf, const char *path)
     wf->map_size = 0;
 
     int rc = is_gguf ? gguf_open(wf, path) : llama2c_open(wf, path);
+    if (rc == 0)
+        rc = fold_scale_tensors(wf);
     if (rc != 0) {
         weight_file_close(wf);
         return -1;

@@ -11,6 +11,9 @@
  *   by field.
  * - One crafted file per error: each gives -1 and a message naming the file
  *   and the problem.
+ * - NAME.scale tensors: folded into NAME.weight's scale and left out of
+ *   the table; one that scales nothing, is not one finite F32 value, is an
+ *   error naming it.
  * - Memory: opening a file asks the allocator for at most a small multiple
  *   of its size, whatever its arrays and counts claim (counted by the
  *   malloc_count wrappers linked in).
@@ -641,6 +644,99 @@ static void test_errors(void)
     group_end();
 }
 
+/* ---- NAME.scale tensors ---- */
+
+struct spec {
+    const char *name;
+    enum dtype type;
+    int ndim;
+    int64_t shape[2];  /* C order */
+    const void *data;
+    size_t nbytes;
+};
+
+/* A file of the given tensors (no metadata), data aligned by default. */
+static void build_file(struct mem *m, const struct spec *t, int n)
+{
+    struct gguf_writer *w = mem_begin(m);
+    gguf_put_header(w, (uint64_t)n, 0);
+    uint64_t offset = 0;
+    for (int i = 0; i < n; i++) {
+        gguf_put_tensor_info(w, t[i].name, t[i].ndim, t[i].shape, t[i].type, offset);
+        offset += (t[i].nbytes + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT * GGUF_DEFAULT_ALIGNMENT;
+    }
+    for (int i = 0; i < n; i++) {
+        gguf_put_padding(w, GGUF_DEFAULT_ALIGNMENT);
+        gguf_put_bytes(w, t[i].data, t[i].nbytes);
+    }
+    mem_end(m);
+}
+
+static void expect_scale_error(const char *label, const struct spec *t, int n, const char *frag1, const char *frag2)
+{
+    struct mem m;
+    build_file(&m, t, n);
+    expect_error(label, m.buf, m.len, frag1, frag2);
+    free(m.buf);
+}
+
+static void test_scale_tensors(void)
+{
+    group_begin("NAME.scale tensors fold into NAME.weight");
+    static const float q[6] = { 1, 2, 3, 4, 5, 6 }, half = 0.5f, two = 2.0f, norm[4] = { 1, 1, 1, 1 };
+    static const float pair[2] = { 1, 1 }, nan_value = NAN, inf_value = INFINITY;
+    unsigned char i2s[32 + 32] = { 0 };
+    memset(i2s, 0x99, 32);  /* codes 2, 1, 2, 1 from the top bits down */
+    const float i2s_scale = 0.375f;
+    memcpy(i2s + 32, &i2s_scale, 4);
+    const uint16_t half_f16 = 0x3800;
+    const struct spec good[] = {
+        { "blk.0.attn_q.scale", DT_F32, 1, { 1 }, &half, 4 },  /* before its weight: order does not matter */
+        { "blk.0.attn_q.weight", DT_F32, 2, { 2, 3 }, q, sizeof q },
+        { "blk.0.ffn_up.weight", DT_I2_S, 2, { 1, 128 }, i2s, sizeof i2s },
+        { "blk.0.ffn_up.scale", DT_F32, 1, { 1 }, &two, 4 },
+        { "output_norm.weight", DT_F32, 1, { 4 }, norm, sizeof norm },
+    };
+    struct mem m;
+    build_file(&m, good, 5);
+    const char *path = tmp_path("scaled.gguf");
+    write_file(path, m.buf, m.len);
+    free(m.buf);
+    struct weight_file wf;
+    const int rc = weight_file_open(&wf, path);
+    CHECK(rc == 0, "%s", ryot_last_error());
+    if (rc == 0) {
+        CHECK(wf.n_tensors == 3 && !strcmp(wf.tensors[0].name, "blk.0.attn_q.weight")
+                  && !strcmp(wf.tensors[1].name, "blk.0.ffn_up.weight")
+                  && !strcmp(wf.tensors[2].name, "output_norm.weight"), "the scale tensors leave the table");
+        const struct tensor *wq = &wf.tensors[0], *up = &wf.tensors[1];
+        float v[128];
+        CHECK(wq->scale == 0.5f && tensor_to_f32(wq, 0, 6, v) == 0 && v[0] == 0.5f && v[5] == 3.0f,
+              "F32 weight scaled: scale %g", wq->scale);
+        CHECK(up->scale == 0.75f && tensor_to_f32(up, 0, 128, v) == 0 && v[0] == 0.75f && v[32] == 0.0f,
+              "I2_S weight: its own scale times the tensor's, %g", up->scale);
+        CHECK(wf.tensors[2].scale == 1.0f, "an unscaled tensor keeps 1");
+        weight_file_close(&wf);
+    }
+    const struct spec weight = { "blk.0.attn_q.weight", DT_F32, 2, { 2, 3 }, q, sizeof q };
+    const struct spec lone[] = { weight, { "blk.0.attn_k.scale", DT_F32, 1, { 1 }, &half, 4 } };
+    expect_scale_error("scale without its weight", lone, 2, "'blk.0.attn_k.scale'", "'blk.0.attn_k.weight'");
+    const struct spec vector[] = { { "output_norm.weight", DT_F32, 1, { 4 }, norm, sizeof norm },
+                                   { "output_norm.scale", DT_F32, 1, { 1 }, &half, 4 } };
+    expect_scale_error("scale of a vector", vector, 2, "'output_norm.scale'", "no 2-D tensor");
+    const struct spec two_values[] = { weight, { "blk.0.attn_q.scale", DT_F32, 1, { 2 }, pair, sizeof pair } };
+    expect_scale_error("two scale values", two_values, 2, "'blk.0.attn_q.scale'", "one F32 value");
+    const struct spec matrix[] = { weight, { "blk.0.attn_q.scale", DT_F32, 2, { 1, 1 }, &half, 4 } };
+    expect_scale_error("scale as a 1x1 matrix", matrix, 2, "'blk.0.attn_q.scale'", "one F32 value");
+    const struct spec f16[] = { weight, { "blk.0.attn_q.scale", DT_F16, 1, { 1 }, &half_f16, 2 } };
+    expect_scale_error("F16 scale", f16, 2, "'blk.0.attn_q.scale'", "one F32 value");
+    const struct spec nan[] = { weight, { "blk.0.attn_q.scale", DT_F32, 1, { 1 }, &nan_value, 4 } };
+    expect_scale_error("NaN scale", nan, 2, "'blk.0.attn_q.scale'", "not a finite scale");
+    const struct spec inf[] = { weight, { "blk.0.attn_q.scale", DT_F32, 1, { 1 }, &inf_value, 4 } };
+    expect_scale_error("infinite scale", inf, 2, "'blk.0.attn_q.scale'", "not a finite scale");
+    group_end();
+}
+
 /* ---- memory bound ---- */
 
 /* Bytes the allocator is asked for while opening `path` (under `label`),
@@ -899,6 +995,7 @@ int main(int argc, char **argv)
     test_vocab_only_gguf();
     test_errors();
     test_i2_s_errors();
+    test_scale_tensors();
     test_memory_bound();
     test_truncations();
     test_corruptions();
