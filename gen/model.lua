@@ -50,6 +50,10 @@ local weight_fields = {
   kv_cache = one_of("f32", "f16"),
 }
 
+-- general.architecture names (llama.cpp's and bitnet.cpp's) of the GGUF files
+-- a description of each arch reads; the first is what mkmodel writes by default.
+M.file_archs = { llama = { "llama" }, bitnet = { "bitnet", "bitnet-25", "bitnet-b1.58" } }
+
 local defaults = { norm_eps = 1e-5, rope_theta = 10000.0, activation = "silu" }
 local weight_defaults = { linear = "f32", embedding = "f32", output = "f32", kv_cache = "f32" }
 

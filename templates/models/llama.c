@@ -351,7 +351,7 @@ static int check_tensors(const struct weight_file *wf)
 
 /* general.architecture values whose files this description reads. */
 static const char *const file_archs[] = {
-//@ for _, a in ipairs(({ llama = { "llama" }, bitnet = { "bitnet", "bitnet-25", "bitnet-b1.58" } })[m.arch]) do
+//@ for _, a in ipairs(require("model").file_archs[m.arch]) do
     "{{a}}",
 //@ end
 };
