@@ -189,8 +189,30 @@ for _, name in ipairs({ "bitnet-tiny", "bitnet-tiny-int4head", "bitnet-tiny-int6
     test_edge("e2e-" .. name .. "-" .. isa, exe .. " " .. gguf, exe .. " " .. gguf)
   end
 end
+-- bitnet-tiny's model written otherwise (I2_S, NAME.scale tensors, shuffled,
+-- bitnet.cpp's architecture name) must give its logits bit for bit; the
+-- reference test reads the I2_S file too.
+local tiny_variants = { { "i2s", "--type i2_s" }, { "scales", "--scales" }, { "shuffle", "--shuffle" },
+                        { "b158", "--arch bitnet-b1.58" } }
+local variant_files = {}
+for _, v in ipairs(tiny_variants) do
+  local gguf = "build/models/bitnet-tiny-" .. v[1] .. ".gguf"
+  emit("build %s: run_bench build/tools/mkmodel models/bitnet-tiny.lua\n  name = mkmodel\n  cmd = mkdir -p build/models && build/tools/mkmodel models/bitnet-tiny.lua --seed 1 %s -o %s 2> %s.log",
+    gguf, v[2], gguf, gguf)
+  variant_files[#variant_files + 1] = gguf
+end
+for _, isa in ipairs(runnable) do
+  local dir = isa == cfg.isa and "build/bitnet-tiny" or "build/bitnet-tiny-" .. isa
+  local exe = "build/tests/same_logits_" .. isa
+  local files = "build/models/bitnet-tiny.gguf " .. table.concat(variant_files, " ")
+  emit("build %s.o: cc tests/same_logits.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
+  emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
+  test_edge("same-logits-bitnet-tiny-" .. isa, exe .. " " .. files, exe .. " " .. files)
+end
+test_edge("e2e-bitnet-tiny-i2s", "build/tests/e2e_bitnet-tiny_" .. cfg.isa .. " build/models/bitnet-tiny-i2s.gguf",
+  "build/tests/e2e_bitnet-tiny_" .. cfg.isa .. " build/models/bitnet-tiny-i2s.gguf")
 test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",
-  "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh")
+  "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh tests/gguf_tensor.lua")
 
 -- Runtime tests.
 for flavor, opt in pairs(flavors) do

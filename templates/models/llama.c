@@ -303,9 +303,10 @@ static const char *unaccepted_type(const char *name, enum dtype t)
 //@ if m.weights.linear == "ternary" then
     /* ternary codes, or float weights the packer quantizes as BitNet does (absmean) */
     if (!strncmp(name, "blk.", 4))
-        return t == DT_TQ1_0 || t == DT_TQ2_0 || t == DT_I8 || t == DT_F32 || t == DT_F16 || t == DT_BF16
+        return t == DT_TQ1_0 || t == DT_TQ2_0 || t == DT_I2_S || t == DT_I8 || t == DT_F32 || t == DT_F16
+                       || t == DT_BF16
                    ? NULL
-                   : "TQ1_0, TQ2_0, I8, F32, F16 or BF16 for a ternary linear layer";
+                   : "TQ1_0, TQ2_0, I2_S, I8, F32, F16 or BF16 for a ternary linear layer";
 //@ end
     return NULL;
 }
