@@ -489,6 +489,13 @@ static void band_from_stored(struct pack_job *job, int64_t r0, int64_t r1, struc
     const size_t e0 = (size_t)r0 * (size_t)l->cols, e1 = (size_t)r1 * (size_t)l->cols, be = block_elems(job->t);
     const size_t b0 = stored_codes(job, e0, e1, sc);
     *st = no_stats;
+    /* Neighbouring blocks nearly always share their scale (I2_S's are all
+     * 1): the sign table and the stats of its codes carry over until the
+     * scale changes. */
+    float d = NAN;
+    uint8_t sign[4];
+    bool fast = false;
+    unsigned counted = 0;  /* codes whose weight at scale d is in *st */
     for (size_t b = b0; b * be < e1; b++) {
         uint8_t *code = sc->codes + (b - b0) * be;
         /* a block the band shares with its neighbours counts its own weights only */
@@ -505,14 +512,20 @@ static void band_from_stored(struct pack_job *job, int64_t r0, int64_t r1, struc
                                                                       memory_order_relaxed, memory_order_relaxed)) {
             }
         }
-        uint8_t sign[4];
-        for (int k = 0; k < 4; k++) {
-            const float w = stored_weight(job->t, sc->scales[b - b0], k);
-            if (present >> k & 1)
-                stats_add(st, f32_bits(w) & 0x7fffffffu);
-            sign[k] = (uint8_t)((w > 0.0f) - (w < 0.0f) + 1);
+        if (!(sc->scales[b - b0] == d)) {
+            d = sc->scales[b - b0];
+            for (int k = 0; k < 4; k++) {
+                const float w = stored_weight(job->t, d, k);
+                sign[k] = (uint8_t)((w > 0.0f) - (w < 0.0f) + 1);
+            }
+            fast = sign[0] == 0 && sign[1] == 1 && sign[2] == 2 && sign[3] == 2;
+            counted = 0;
         }
-        if (sign[0] == 0 && sign[1] == 1 && sign[2] == 2 && sign[3] == 2) {
+        for (int k = 0; k < 4; k++)
+            if ((present & ~counted) >> k & 1)
+                stats_add(st, f32_bits(stored_weight(job->t, d, k)) & 0x7fffffffu);
+        counted |= present;
+        if (fast) {
             /* d > 0: the code itself, 3 read as 2 (eight codes a word) */
             for (size_t i = 0; i < be; i += 8) {
                 uint64_t x;
