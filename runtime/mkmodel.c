@@ -460,12 +460,10 @@ static int write_model(const char *path, const struct model_desc *m, const struc
 {
     int max_tensors = 3 + 18 * m->n_layers;
     struct out_tensor *t = calloc((size_t)max_tensors, sizeof *t);
-    int *table_order = calloc((size_t)max_tensors, sizeof *table_order);
-    int *data_order = calloc((size_t)max_tensors, sizeof *data_order);
-    if (!t || !table_order || !data_order) {
+    int *table_order = calloc(2 * (size_t)max_tensors, sizeof *table_order), *data_order = table_order + max_tensors;
+    if (!t || !table_order) {
         free(t);
         free(table_order);
-        free(data_order);
         return ryot_fail("out of memory");
     }
     const uint64_t seed = o->seed;
@@ -487,7 +485,6 @@ static int write_model(const char *path, const struct model_desc *m, const struc
     if (rc != 0) {
         free(t);
         free(table_order);
-        free(data_order);
         return -1;
     }
     char tmp[1100];
@@ -496,7 +493,6 @@ static int write_model(const char *path, const struct model_desc *m, const struc
     if (!f) {
         free(t);
         free(table_order);
-        free(data_order);
         return ryot_fail("%s: cannot create: %s", tmp, strerror(errno));
     }
     setvbuf(f, NULL, _IOFBF, 1 << 20);
@@ -546,7 +542,6 @@ static int write_model(const char *path, const struct model_desc *m, const struc
                 (double)w.pos / 1e6);
     free(t);
     free(table_order);
-    free(data_order);
     return rc;
 }
 
