@@ -25,7 +25,7 @@ local runtime_tests = {
   { name = "test_tokenizer", flavor = "asan", args = "$data" },
   { name = "test_sampler", flavor = "asan" },
   { name = "test_cpu", flavor = "asan" },
-  { name = "test_gguf", flavor = "asan", args = "$data" },
+  { name = "test_gguf", flavor = "asan", args = "$data", count_mallocs = true },
   { name = "test_quant", flavor = "asan" },
   { name = "test_pretokenize", flavor = "asan" },
   { name = "test_gguf_vocab", flavor = "asan", args = "$data" },
@@ -206,11 +206,23 @@ local e2e_files = {  -- file, description, mkmodel options
   { "bitnet-3b-tiny", "models/bitnet-3b-tiny.lua", "--type f16" },  -- rows of 200: no whole TQ2_0 blocks
   { "llama3-1.58-tiny", "models/llama3-1.58-tiny.lua", "" },
   { "falcon3-1.58bit-tiny", "models/falcon3-1.58bit-tiny.lua", "" },
+  -- the same models written otherwise: other ternary types, NAME.scale
+  -- tensors, shuffled, bitnet.cpp's other architecture name
+  { "bitnet-tiny-i2s", "models/bitnet-tiny.lua", "--type i2_s" },
+  { "bitnet-tiny-scales", "models/bitnet-tiny.lua", "--scales" },
+  { "bitnet-tiny-shuffle", "models/bitnet-tiny.lua", "--shuffle" },
+  { "bitnet-tiny-b25", "models/bitnet-tiny.lua", "--arch bitnet-25" },
+  { "llama3-1.58-tiny-tq1", "models/llama3-1.58-tiny.lua", "--type tq1_0" },
+  { "llama3-1.58-tiny-i2s", "models/llama3-1.58-tiny.lua", "--type i2_s" },
 }
+-- model, file, and whether on every ISA this machine runs (else the configured one)
 local e2e_models = {
-  { "bitnet-tiny", "bitnet-tiny" }, { "bitnet-tiny-int4head", "bitnet-tiny" }, { "bitnet-tiny-int6head", "bitnet-tiny" },
-  { "bitnet-tiny-untied", "bitnet-tiny-untied" }, { "bitnet-3b-tiny", "bitnet-3b-tiny" },
-  { "llama3-1.58-tiny", "llama3-1.58-tiny" }, { "falcon3-1.58bit-tiny", "falcon3-1.58bit-tiny" },
+  { "bitnet-tiny", "bitnet-tiny", true }, { "bitnet-tiny-int4head", "bitnet-tiny", true },
+  { "bitnet-tiny-int6head", "bitnet-tiny", true }, { "bitnet-tiny-untied", "bitnet-tiny-untied", true },
+  { "bitnet-3b-tiny", "bitnet-3b-tiny", true }, { "llama3-1.58-tiny", "llama3-1.58-tiny", true },
+  { "falcon3-1.58bit-tiny", "falcon3-1.58bit-tiny", true },
+  { "bitnet-tiny", "bitnet-tiny-i2s" }, { "llama3-1.58-tiny", "llama3-1.58-tiny-tq1" },
+  { "llama3-1.58-tiny", "llama3-1.58-tiny-i2s" },
 }
 for _, f in ipairs(e2e_files) do
   local file, desc, opts = f[1], f[2], f[3]
@@ -218,17 +230,30 @@ for _, f in ipairs(e2e_files) do
     file, desc, bases_of(desc:match("([^/]+)%.lua$")), desc, opts ~= "" and " " .. opts or "", file, file)
 end
 for _, e in ipairs(e2e_models) do
-  local name, gguf = e[1], "build/models/" .. e[2] .. ".gguf"
-  for _, isa in ipairs(runnable) do
+  local name, file, everywhere = e[1], e[2], e[3]
+  local gguf = "build/models/" .. file .. ".gguf"
+  for _, isa in ipairs(everywhere and runnable or { cfg.isa }) do
     local dir = isa == cfg.isa and "build/" .. name or "build/" .. name .. "-" .. isa
     local exe = string.format("build/tests/e2e_%s_%s", name, isa)
-    emit("build %s.o: cc tests/e2e_bitnet.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
-    emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
-    test_edge("e2e-" .. name .. "-" .. isa, exe .. " " .. gguf, exe .. " " .. gguf)
+    if everywhere then
+      emit("build %s.o: cc tests/e2e_bitnet.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
+      emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
+    end
+    test_edge(string.format("e2e-%s-%s", everywhere and name or file, isa), exe .. " " .. gguf, exe .. " " .. gguf)
   end
 end
+-- bitnet-tiny's model written otherwise must give its logits bit for bit
+for _, isa in ipairs(runnable) do
+  local dir = isa == cfg.isa and "build/bitnet-tiny" or "build/bitnet-tiny-" .. isa
+  local exe = "build/tests/same_logits_" .. isa
+  local files = list({ "bitnet-tiny", "bitnet-tiny-i2s", "bitnet-tiny-scales", "bitnet-tiny-shuffle", "bitnet-tiny-b25" },
+    "build/models/", ".gguf")
+  emit("build %s.o: cc tests/same_logits.c || %s/kernels.h\n  extra = -iquote %s", exe, dir, dir)
+  emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
+  test_edge("same-logits-bitnet-tiny-" .. isa, exe .. " " .. files, exe .. " " .. files)
+end
 test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",
-  "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh")
+  "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh tests/gguf_tensor.lua")
 
 -- Mutants (tests/mutants.lua): broken templates the tests must reject,
 -- generated for the scalar ISA by tests/mutate.lua from a mutated copy.

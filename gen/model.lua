@@ -64,6 +64,17 @@ local linear_kernel_fields = {
   g = one_of(1, 2, 4, 8),
 }
 
+-- general.architecture names (llama.cpp's and bitnet.cpp's) of the GGUF
+-- files a description reads; the first is what mkmodel writes by default.
+-- In the BitNet family the name fixes the FFN activation: llama.cpp's
+-- `bitnet` runs SiLU (bitnet_b1_58-large, 3B), bitnet.cpp's `bitnet-b1.58`
+-- and `bitnet-25` squared ReLU (2B4T), so a file of the other name is
+-- another model.
+local function file_archs(m)
+  if m.arch == "llama" then return { "llama" } end
+  return m.activation == "relu2" and { "bitnet-b1.58", "bitnet-25" } or { "bitnet" }
+end
+
 local defaults = { norm_eps = 1e-5, rope_theta = 10000.0, activation = "silu" }
 -- defaults that follow the architecture
 local arch_defaults = { llama = { rope_style = "adjacent" }, bitnet = { rope_style = "neox" } }
@@ -155,6 +166,7 @@ function M.validate(t, path)
     fail(path, string.format("'weights.embedding' %s reads the head's packed copy: only with 'tied_embedding'",
       m.weights.embedding))
   end
+  m.file_archs = file_archs(m)
   m.head_dim = m.dim // m.n_heads
   if m.head_dim % 2 ~= 0 then fail(path, "head dimension dim/n_heads must be even for RoPE") end
   m.kv_dim = m.head_dim * m.n_kv_heads

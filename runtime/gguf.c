@@ -4,9 +4,14 @@
  * metadata strings and arrays are copied into weight_file_alloc() blocks.
  * Every count, length and offset is checked against the bytes that remain
  * before it is used, with overflow-checked arithmetic, so a truncated or
- * corrupted file gives a one-line error and never reads outside the map. */
+ * corrupted file gives a one-line error and never reads outside the map.
+ * Every allocation is charged to a budget of twice the file's size plus
+ * MEMORY_SLACK before it is made: converted arrays (a uint8 becomes an
+ * int64) and tables sized by the header's counts cannot make the reader
+ * ask for much more memory than the file has bytes. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,12 +33,13 @@ static const char *const ggml_type_names[] = {
     [19] = "IQ1_S", [20] = "IQ4_NL", [21] = "IQ3_S", [22] = "IQ2_S", [23] = "IQ4_XS",
     [24] = "I8", [25] = "I16", [26] = "I32", [27] = "I64", [28] = "F64", [29] = "IQ1_M",
     [30] = "BF16", [31] = "Q4_0_4_4", [32] = "Q4_0_4_8", [33] = "Q4_0_8_8", [34] = "TQ1_0",
-    [35] = "TQ2_0", [39] = "MXFP4",
+    [35] = "TQ2_0", [36] = "I2_S", [39] = "MXFP4",
 };
 
 static const struct { uint32_t id; enum dtype dt; } ggml_types[] = {
     { 0, DT_F32 }, { 1, DT_F16 }, { 2, DT_Q4_0 }, { 8, DT_Q8_0 }, { 12, DT_Q4_K },
     { 14, DT_Q6_K }, { 24, DT_I8 }, { 30, DT_BF16 }, { 34, DT_TQ1_0 }, { 35, DT_TQ2_0 },
+    { 36, DT_I2_S },  /* bitnet.cpp's id; ggml itself has none at 36 */
 };
 
 #define N_GGML_TYPES (sizeof ggml_types / sizeof ggml_types[0])
@@ -66,7 +72,10 @@ struct cursor {
     size_t size, pos;
     const char *path;
     char where[160];  /* what is being read, for "truncated in ..." */
+    uint64_t budget;  /* bytes the reader may still allocate */
 };
+
+#define MEMORY_SLACK ((uint64_t)1 << 20)
 
 static int truncated(const struct cursor *c)
 {
@@ -83,6 +92,16 @@ static const unsigned char *take(struct cursor *c, uint64_t n)
     const unsigned char *p = c->base + c->pos;
     c->pos += (size_t)n;
     return p;
+}
+
+/* Takes `bytes` from the memory budget before `what` is allocated. */
+static int charge(struct cursor *c, uint64_t bytes, const char *what)
+{
+    if (bytes > c->budget)
+        return ryot_fail("%s: %s would need %" PRIu64 " bytes of memory, more than a %zu-byte file can justify",
+                         c->path, what, bytes, c->size);
+    c->budget -= bytes;
+    return 0;
 }
 
 static int read_u32(struct cursor *c, uint32_t *v)
@@ -120,7 +139,7 @@ static char *copy_str(struct weight_file *wf, struct cursor *c, const char *s, u
         ryot_fail("%s: %s: string contains a NUL byte", c->path, c->where);
         return NULL;
     }
-    char *out = weight_file_alloc(wf, (size_t)len + 1);
+    char *out = charge(c, len + 1, c->where) == 0 ? weight_file_alloc(wf, (size_t)len + 1) : NULL;
     if (out)
         memcpy(out, s, (size_t)len);
     return out;
@@ -212,6 +231,8 @@ static int read_array(struct weight_file *wf, struct cursor *c, struct weight_me
                                  c->where, k);
             bytes += (size_t)len + 1;  /* bounded by the file size */
         }
+        if (charge(c, n * sizeof(char *) + bytes, c->where) != 0)
+            return -1;
         char **strs = weight_file_alloc(wf, (size_t)n * sizeof *strs + bytes);
         if (!strs)
             return -1;
@@ -237,6 +258,8 @@ static int read_array(struct weight_file *wf, struct cursor *c, struct weight_me
     if (n > remaining / eb)
         return truncated(c);
     const unsigned char *p = take(c, n * eb);
+    if (charge(c, n * (is_float_type(et) ? sizeof(float) : sizeof(int64_t)), c->where) != 0)
+        return -1;
     if (is_float_type(et)) {
         float *fl = weight_file_alloc(wf, (size_t)n * sizeof *fl);
         if (!fl)
@@ -311,6 +334,8 @@ static int find_duplicate(const char *first, size_t stride, int n, const char **
 
 static int read_metadata(struct weight_file *wf, struct cursor *c, uint64_t n_kv)
 {
+    if (charge(c, n_kv * sizeof *wf->meta, "the header's metadata entries") != 0)
+        return -1;
     wf->meta = calloc((size_t)n_kv ? (size_t)n_kv : 1, sizeof *wf->meta);
     if (!wf->meta)
         return ryot_fail("%s: out of memory for %" PRIu64 " metadata entries", c->path, n_kv);
@@ -340,7 +365,8 @@ static int read_metadata(struct weight_file *wf, struct cursor *c, uint64_t n_kv
     return 0;
 }
 
-/* general.alignment if present (a power of two), else the default. */
+/* general.alignment if present, else the default.  Tensor data starts at
+ * multiples of it, so below 8 it would misalign 4- and 8-byte elements. */
 static int data_alignment(const struct weight_file *wf, uint64_t *align)
 {
     *align = GGUF_DEFAULT_ALIGNMENT;
@@ -348,8 +374,11 @@ static int data_alignment(const struct weight_file *wf, uint64_t *align)
         const struct weight_meta *m = &wf->meta[i];
         if (strcmp(m->key, "general.alignment") != 0)
             continue;
-        if (m->kind != META_INT || m->i <= 0 || m->i > (1 << 30) || (m->i & (m->i - 1)) != 0)
-            return ryot_fail("%s: general.alignment must be a power of two up to 2^30", wf->path);
+        if (m->kind != META_INT)
+            return ryot_fail("%s: general.alignment is not an integer", wf->path);
+        if (m->i < 8 || m->i > (1 << 30) || (m->i & (m->i - 1)) != 0)
+            return ryot_fail("%s: general.alignment %" PRId64 " is not a power of two from 8 to 2^30 "
+                             "(tensor elements would be misaligned)", wf->path, m->i);
         *align = (uint64_t)m->i;
     }
     return 0;
@@ -398,7 +427,7 @@ static int read_tensor_info(struct cursor *c, struct tensor *t, uint64_t *offset
     if (dt < 0) {
         const char *tn = gguf_ggml_type_name(type_id);
         return ryot_fail("%s: tensor '%s' has type %s (ggml type %u), which ryot cannot read "
-                         "(supported: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K TQ1_0 TQ2_0 I8)",
+                         "(supported: F32 F16 BF16 Q8_0 Q4_0 Q4_K Q6_K TQ1_0 TQ2_0 I2_S I8)",
                          c->path, t->name, tn ? tn : "unknown", type_id);
     }
     t->type = (enum dtype)dt;
@@ -407,17 +436,33 @@ static int read_tensor_info(struct cursor *c, struct tensor *t, uint64_t *offset
         return ryot_fail("%s: tensor '%s': row length %" PRId64 " is not a multiple of the %s "
                          "block size %" PRIu64, c->path, t->name, t->shape[n_dims - 1],
                          dtype_name(t->type), be);
-    uint64_t nbytes;
+    /* the blocks, then a trailer (I2_S): what one block's tensor takes beyond the block */
+    uint64_t nbytes, trailer = dtype_tensor_bytes(t->type, be) - dtype_block_bytes(t->type);
     if (__builtin_mul_overflow(elems / be, (uint64_t)dtype_block_bytes(t->type), &nbytes)
-        || nbytes > SIZE_MAX)
+        || __builtin_add_overflow(nbytes, trailer, &nbytes) || nbytes > SIZE_MAX)
         return ryot_fail("%s: tensor '%s': size overflows", c->path, t->name);
     t->nbytes = (size_t)nbytes;
     t->scale = 1.0f;
     return 0;
 }
 
+/* An I2_S tensor's scale, the first 4 bytes of its trailer, into t->scale:
+ * its weights are (code - 1) * scale. */
+static int read_i2_s_scale(const struct cursor *c, struct tensor *t)
+{
+    float scale;
+    memcpy(&scale, (const unsigned char *)t->data + dtype_row_bytes(t->type, tensor_elems(t)), sizeof scale);
+    if (!isfinite(scale) || scale < 0.0f)
+        return ryot_fail("%s: tensor '%s': I2_S scale %g is not a finite number >= 0", c->path, t->name,
+                         (double)scale);
+    t->scale = scale;
+    return 0;
+}
+
 static int read_tensors(struct weight_file *wf, struct cursor *c, uint64_t n_tensors, uint64_t align)
 {
+    if (charge(c, n_tensors * (sizeof *wf->tensors + sizeof(uint64_t)), "the header's tensor table") != 0)
+        return -1;
     wf->tensors = calloc((size_t)n_tensors ? (size_t)n_tensors : 1, sizeof *wf->tensors);
     uint64_t *offsets = calloc((size_t)n_tensors ? (size_t)n_tensors : 1, sizeof *offsets);
     int rc = 0;
@@ -446,6 +491,8 @@ static int read_tensors(struct weight_file *wf, struct cursor *c, uint64_t n_ten
                            data_start + offsets[i], t->nbytes, c->size);
         else
             t->data = c->base + begin;
+        if (rc == 0 && t->type == DT_I2_S)
+            rc = read_i2_s_scale(c, t);
     }
     free(offsets);
     if (rc != 0)
@@ -462,7 +509,8 @@ int gguf_open(struct weight_file *wf, const char *path)
 {
     if (weight_file_map(wf, path) != 0)
         return -1;
-    struct cursor c = { .base = wf->map, .size = wf->map_size, .path = path, .where = "header" };
+    struct cursor c = { .base = wf->map, .size = wf->map_size, .path = path, .where = "header",
+                        .budget = 2 * (uint64_t)wf->map_size + MEMORY_SLACK };
     const unsigned char *magic = take(&c, 4);
     if (!magic)
         return -1;

@@ -1,24 +1,27 @@
 /* mkmodel: write a synthetic GGUF model of a described shape.
  *
- *   mkmodel models/NAME.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--vocab spm|bpe]
- *           [--gen DIR]
+ *   mkmodel models/NAME.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|i2_s|f16|f32] [--vocab spm|bpe]
+ *           [--arch NAME] [--scales] [--shuffle] [--gen DIR]
  *
  * Speed depends on shape, not on values, so benchmarks and end-to-end tests
  * run on weights generated deterministically from a seed.  The description
  * is loaded and validated by the generator's own gen/model.lua (found by
  * walking up from the description, or --gen DIR).  The file follows
  * llama.cpp's conventions (tensor names, metadata keys), so llama.cpp and
- * bitnet.cpp can read it too, and means the same model to them: a BitNet
- * with squared ReLU is `bitnet-b1.58` (bitnet.cpp's name for 2B4T), since
- * llama.cpp's `bitnet` runs SiLU.
+ * bitnet.cpp can read it too, and means the same model to them: its
+ * general.architecture is the first of the description's file_archs
+ * (gen/model.lua), e.g. `bitnet-b1.58` for a BitNet with squared ReLU
+ * (bitnet.cpp's name for 2B4T), since llama.cpp's `bitnet` runs SiLU.
  *
- * Values.  Tensor i (in file order) element e (flat C-order index) draws
+ * Values.  Tensor i (in the canonical order: llama.cpp's, without .scale
+ * tensors) element e (flat C-order index) draws
  * h = XXH3_64bits_withSeed({u64 i, u64 e} little-endian, 16 bytes, seed),
  * u(h) = (h >> 11) * 2^-53 in [0, 1):
  *   linear weights    ternary (h mod 3) - 1, times the tensor's scale
  *                     f16((0.75 + 0.5 u(h_s)) / sqrt(row length)), where h_s
  *                     is the hash of element 2^64-1; stored TQ2_0 (default),
- *                     TQ1_0, F16 or F32, all exact
+ *                     TQ1_0, I2_S (the scale in its trailer), F16 or F32,
+ *                     all exact
  *   norm weights      1 + 0.2 (u(h) - 0.5), F32
  *   embedding/output  0.02 sqrt(3) (sum of h's four 16-bit parts / 65536 - 2),
  *                     near-normal with standard deviation 0.02, F16
@@ -26,6 +29,18 @@
  * (see vocab_piece) or, with --vocab bpe, byte-level BPE (see bpe_piece):
  * from 128256 tokens on with Llama 3's special tokens at their ids and no
  * tokenizer.ggml.pre, as the official BitNet b1.58 2B4T file.
+ *
+ * Variants of one model (the same values, so the same logits):
+ *   --arch NAME   general.architecture NAME and NAME.* keys: another of the
+ *                 names llama.cpp / bitnet.cpp give the description's arch
+ *                 (gen/model.lua's file_archs), e.g. bitnet-b1.58
+ *   --scales      each linear weight X.weight of canonical index i is written
+ *                 with its scale divided by 2^(1 + i mod 3), and an F32
+ *                 tensor X.scale of shape {1} holds that power of two
+ *                 (llama.cpp's bitnet loader multiplies it in)
+ *   --shuffle     the tensor table and, independently, the data in orders
+ *                 drawn from the seed (tensor 2^64-2, element k: Fisher-Yates
+ *                 step k of the table, 2^64-3 of the data)
  *
  * The file is streamed: only one chunk of one tensor is in memory. */
 #include <errno.h>
@@ -49,22 +64,27 @@
 #include "quant.h"
 #include "tensor.h"
 
+#define MAX_FILE_ARCHS 4
+
 struct model_desc {
-    char name[128], arch[32], activation[16];
-    const char *file_arch;  /* general.architecture: what llama.cpp / bitnet.cpp call this architecture */
+    char name[128], arch[32];
     int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len, head_dim, kv_dim;
     double norm_eps, rope_theta;
     int tied_embedding;
     bool bpe_vocab;  /* --vocab bpe */
+    char file_archs[MAX_FILE_ARCHS][32];  /* general.architecture names of this model, the default first */
+    int n_file_archs;
 };
 
-enum tensor_kind { KIND_EMBEDDING, KIND_NORM, KIND_LINEAR };
+enum tensor_kind { KIND_EMBEDDING, KIND_NORM, KIND_LINEAR, KIND_SCALE };
 
 struct out_tensor {
     char name[TENSOR_NAME_MAX];
     enum tensor_kind kind;
     enum dtype type;
     int64_t rows, cols;  /* C order; a vector has rows = 1 and is written 1-D */
+    uint64_t canon;      /* index in the canonical order: draws its values */
+    float split;         /* --scales: linear scale divided by it, X.scale's value; else 1 */
     uint64_t offset;     /* in the data section */
 };
 
@@ -163,7 +183,6 @@ static int load_description(const char *path, const char *gen_dir, struct model_
     if (rc == 0) {
         rc = field_string(L, path, "name", m->name, sizeof m->name)
              || field_string(L, path, "arch", m->arch, sizeof m->arch)
-             || field_string(L, path, "activation", m->activation, sizeof m->activation)
              || field_int(L, path, "dim", &m->dim) || field_int(L, path, "hidden_dim", &m->hidden_dim)
              || field_int(L, path, "n_layers", &m->n_layers) || field_int(L, path, "n_heads", &m->n_heads)
              || field_int(L, path, "n_kv_heads", &m->n_kv_heads)
@@ -175,6 +194,15 @@ static int load_description(const char *path, const char *gen_dir, struct model_
         lua_getfield(L, -1, "tied_embedding");
         m->tied_embedding = lua_toboolean(L, -1);
         lua_pop(L, 1);
+        if (lua_getfield(L, -1, "file_archs") != LUA_TTABLE)
+            rc = ryot_fail("%s: gen/model.lua names no file architectures for '%s'", path, m->arch);
+        for (int i = 1; rc == 0 && lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+            if (m->n_file_archs == MAX_FILE_ARCHS)
+                rc = ryot_fail("more than %d file architectures for '%s'", MAX_FILE_ARCHS, m->arch);
+            else
+                snprintf(m->file_archs[m->n_file_archs++], sizeof m->file_archs[0], "%s", lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
     }
     lua_close(L);
     return rc;
@@ -182,47 +210,60 @@ static int load_description(const char *path, const char *gen_dir, struct model_
 
 /* ---- tensor list ---- */
 
+/* Appends a tensor; with `scales`, a linear one gets its X.scale after it. */
 static void add_tensor(struct out_tensor *t, int *n, enum tensor_kind kind, enum dtype type,
-                       int64_t rows, int64_t cols, const char *fmt, int layer)
+                       int64_t rows, int64_t cols, const char *fmt, int layer, bool scales)
 {
-    struct out_tensor *o = &t[(*n)++];
+    struct out_tensor *o = &t[*n];
+    const uint64_t canon = *n == 0 ? 0 : t[*n - 1].canon + 1;
+    (*n)++;
     snprintf(o->name, sizeof o->name, fmt, layer);
     o->kind = kind;
     o->type = type;
     o->rows = rows;
     o->cols = cols;
+    o->canon = canon;
+    o->split = kind == KIND_LINEAR && scales ? (float)(2 << canon % 3) : 1.0f;
+    if (o->split != 1.0f) {
+        struct out_tensor *s = &t[(*n)++];
+        *s = *o;
+        memcpy(s->name + strlen(o->name) - strlen(".weight"), ".scale", sizeof ".scale");  /* X.weight -> X.scale */
+        s->kind = KIND_SCALE;
+        s->type = DT_F32;
+        s->rows = s->cols = 1;
+    }
 }
 
 /* llama.cpp's tensor names and order; returns the count. */
-static int list_tensors(const struct model_desc *m, enum dtype linear, struct out_tensor *t)
+static int list_tensors(const struct model_desc *m, enum dtype linear, bool scales, struct out_tensor *t)
 {
     int n = 0, bitnet = strcmp(m->arch, "bitnet") == 0;
     int64_t dim = m->dim, hidden = m->hidden_dim, kv = m->kv_dim, vocab = m->vocab_size;
-    add_tensor(t, &n, KIND_EMBEDDING, DT_F16, vocab, dim, "token_embd.weight", 0);
-    add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "output_norm.weight", 0);
+    add_tensor(t, &n, KIND_EMBEDDING, DT_F16, vocab, dim, "token_embd.weight", 0, scales);
+    add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "output_norm.weight", 0, scales);
     if (!m->tied_embedding)
-        add_tensor(t, &n, KIND_EMBEDDING, DT_F16, vocab, dim, "output.weight", 0);
+        add_tensor(t, &n, KIND_EMBEDDING, DT_F16, vocab, dim, "output.weight", 0, scales);
     for (int l = 0; l < m->n_layers; l++) {
-        add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.attn_norm.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, dim, dim, "blk.%d.attn_q.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, kv, dim, "blk.%d.attn_k.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, kv, dim, "blk.%d.attn_v.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, dim, dim, "blk.%d.attn_output.weight", l);
+        add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.attn_norm.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, dim, dim, "blk.%d.attn_q.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, kv, dim, "blk.%d.attn_k.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, kv, dim, "blk.%d.attn_v.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, dim, dim, "blk.%d.attn_output.weight", l, scales);
         if (bitnet)
-            add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.attn_sub_norm.weight", l);
-        add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.ffn_norm.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, hidden, dim, "blk.%d.ffn_gate.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, hidden, dim, "blk.%d.ffn_up.weight", l);
-        add_tensor(t, &n, KIND_LINEAR, linear, dim, hidden, "blk.%d.ffn_down.weight", l);
+            add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.attn_sub_norm.weight", l, scales);
+        add_tensor(t, &n, KIND_NORM, DT_F32, 1, dim, "blk.%d.ffn_norm.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, hidden, dim, "blk.%d.ffn_gate.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, hidden, dim, "blk.%d.ffn_up.weight", l, scales);
+        add_tensor(t, &n, KIND_LINEAR, linear, dim, hidden, "blk.%d.ffn_down.weight", l, scales);
         if (bitnet)
-            add_tensor(t, &n, KIND_NORM, DT_F32, 1, hidden, "blk.%d.ffn_sub_norm.weight", l);
+            add_tensor(t, &n, KIND_NORM, DT_F32, 1, hidden, "blk.%d.ffn_sub_norm.weight", l, scales);
     }
     return n;
 }
 
 static uint64_t tensor_bytes(const struct out_tensor *t)
 {
-    return (uint64_t)t->rows * dtype_row_bytes(t->type, t->cols);
+    return dtype_tensor_bytes(t->type, t->rows * t->cols);
 }
 
 /* ---- values ---- */
@@ -241,12 +282,14 @@ static float linear_scale(uint64_t seed, uint64_t tensor, int64_t cols)
     return f16_to_f32(f32_to_f16((float)s));
 }
 
-static float value(const struct out_tensor *t, uint64_t seed, uint64_t index, uint64_t e, float scale)
+static float value(const struct out_tensor *t, uint64_t seed, uint64_t e, float scale)
 {
-    uint64_t h = draw(seed, index, e);
+    uint64_t h = draw(seed, t->canon, e);
     switch (t->kind) {
     case KIND_LINEAR:
         return scale * (float)((int)(h % 3) - 1);
+    case KIND_SCALE:
+        return t->split;
     case KIND_NORM:
         return (float)(1.0 + 0.2 * (unit(h) - 0.5));
     default: {
@@ -439,12 +482,12 @@ static void put_bpe_vocabulary(struct gguf_writer *w, int n)
     gguf_put_kv_u32(w, "tokenizer.ggml.eot_token_id", (uint32_t)named_special_id(n, 4));
 }
 
-static void put_metadata(struct gguf_writer *w, const struct model_desc *m)
+static void put_metadata(struct gguf_writer *w, const struct model_desc *m, const char *arch)
 {
     char key[128];
-    gguf_put_kv_str(w, "general.architecture", m->file_arch);
+    gguf_put_kv_str(w, "general.architecture", arch);
     gguf_put_kv_str(w, "general.name", m->name);
-#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, m->file_arch), key)
+#define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, arch), key)
     gguf_put_kv_u32(w, ARCH_KEY("context_length"), (uint32_t)m->seq_len);
     gguf_put_kv_u32(w, ARCH_KEY("embedding_length"), (uint32_t)m->dim);
     gguf_put_kv_u32(w, ARCH_KEY("block_count"), (uint32_t)m->n_layers);
@@ -464,8 +507,9 @@ static void put_metadata(struct gguf_writer *w, const struct model_desc *m)
 
 /* ---- writing ---- */
 
-/* One tensor's data in chunks of whole rows (about 1M elements). */
-static int write_tensor(struct gguf_writer *w, const struct out_tensor *t, uint64_t seed, uint64_t index)
+/* One tensor's data in chunks of whole rows (about 1M elements), then
+ * I2_S's trailer: the scale, padded to 32 bytes. */
+static int write_tensor(struct gguf_writer *w, const struct out_tensor *t, uint64_t seed)
 {
     int64_t rows_per_chunk = (1 << 20) / t->cols > 0 ? (1 << 20) / t->cols : 1;
     if (rows_per_chunk > t->rows)
@@ -478,42 +522,77 @@ static int write_tensor(struct gguf_writer *w, const struct out_tensor *t, uint6
         free(bytes);
         return ryot_fail("out of memory for tensor '%s'", t->name);
     }
-    float scale = t->kind == KIND_LINEAR ? linear_scale(seed, index, t->cols) : 1.0f;
+    float scale = t->kind == KIND_LINEAR ? linear_scale(seed, t->canon, t->cols) / t->split : 1.0f;
     int rc = 0;
     for (int64_t r0 = 0; rc == 0 && r0 < t->rows; r0 += rows_per_chunk) {
         int64_t nr = t->rows - r0 < rows_per_chunk ? t->rows - r0 : rows_per_chunk;
         uint64_t e0 = (uint64_t)(r0 * t->cols);
         for (int64_t i = 0; i < nr * t->cols; i++)
-            vals[i] = value(t, seed, index, e0 + (uint64_t)i, scale);
+            vals[i] = value(t, seed, e0 + (uint64_t)i, scale);
         for (int64_t r = 0; rc == 0 && r < nr; r++)
             rc = quantize_row(t->type, vals + r * t->cols, bytes + (size_t)r * row_bytes, t->cols);
         gguf_put_bytes(w, bytes, (size_t)nr * row_bytes);
+    }
+    if (t->type == DT_I2_S) {
+        static const unsigned char zeros[32];
+        gguf_put_f32(w, scale);
+        gguf_put_bytes(w, zeros, tensor_bytes(t) - dtype_row_bytes(t->type, t->rows * t->cols) - sizeof scale);
     }
     free(vals);
     free(bytes);
     return rc;
 }
 
-static int write_model(const char *path, const struct model_desc *m, enum dtype linear, uint64_t seed)
+/* What to write besides the description's values. */
+struct write_options {
+    enum dtype linear;   /* storage of the linear layers */
+    const char *arch;    /* general.architecture */
+    bool scales, shuffle;
+    uint64_t seed;
+};
+
+/* order[0..n) = 0..n-1, scrambled by Fisher-Yates from draws of `stream`
+ * (see --shuffle above), or left in order. */
+static void tensor_order(int *order, int n, bool shuffle, uint64_t seed, uint64_t stream)
 {
-    int max_tensors = 3 + 11 * m->n_layers;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int k = n - 1; shuffle && k > 0; k--) {
+        const int j = (int)(draw(seed, stream, (uint64_t)k) % (uint64_t)(k + 1)), tmp = order[k];
+        order[k] = order[j];
+        order[j] = tmp;
+    }
+}
+
+static int write_model(const char *path, const struct model_desc *m, const struct write_options *o)
+{
+    int max_tensors = 3 + 18 * m->n_layers;
     struct out_tensor *t = calloc((size_t)max_tensors, sizeof *t);
-    if (!t)
+    int *table_order = calloc(2 * (size_t)max_tensors, sizeof *table_order), *data_order = table_order + max_tensors;
+    if (!t || !table_order) {
+        free(t);
+        free(table_order);
         return ryot_fail("out of memory");
-    int n = list_tensors(m, linear, t);
+    }
+    const uint64_t seed = o->seed;
+    int n = list_tensors(m, o->linear, o->scales, t);
+    tensor_order(table_order, n, o->shuffle, seed, UINT64_MAX - 1);
+    tensor_order(data_order, n, o->shuffle, seed, UINT64_MAX - 2);
     uint64_t offset = 0;
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        if (t[i].cols % dtype_block_elems(t[i].type) != 0)
+    for (int k = 0; k < n && rc == 0; k++) {
+        struct out_tensor *ti = &t[data_order[k]];
+        if (ti->cols % dtype_block_elems(ti->type) != 0)
             rc = ryot_fail("%s: tensor '%s' has rows of %lld elements; %s stores whole blocks of %d "
-                           "(use --type f16 for this shape)", m->name, t[i].name, (long long)t[i].cols,
-                           dtype_name(t[i].type), dtype_block_elems(t[i].type));
-        t[i].offset = offset;
-        offset += (tensor_bytes(&t[i]) + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT
+                           "(use --type f16 for this shape)", m->name, ti->name, (long long)ti->cols,
+                           dtype_name(ti->type), dtype_block_elems(ti->type));
+        ti->offset = offset;
+        offset += (tensor_bytes(ti) + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT
                   * GGUF_DEFAULT_ALIGNMENT;
     }
     if (rc != 0) {
         free(t);
+        free(table_order);
         return -1;
     }
     char tmp[1100];
@@ -521,6 +600,7 @@ static int write_model(const char *path, const struct model_desc *m, enum dtype 
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         free(t);
+        free(table_order);
         return ryot_fail("%s: cannot create: %s", tmp, strerror(errno));
     }
     setvbuf(f, NULL, _IOFBF, 1 << 20);
@@ -528,32 +608,33 @@ static int write_model(const char *path, const struct model_desc *m, enum dtype 
     gguf_writer_init(&w, f, tmp);
     struct gguf_writer count;  /* a dry run sizes the header's metadata count */
     gguf_writer_init(&count, NULL, tmp);
-    put_metadata(&count, m);
+    put_metadata(&count, m, o->arch);
     gguf_put_header(&w, (uint64_t)n, count.n_kv);
-    put_metadata(&w, m);
-    for (int i = 0; i < n; i++) {
-        int64_t shape[2] = { t[i].rows, t[i].cols };
-        int vector = t[i].kind == KIND_NORM;
-        gguf_put_tensor_info(&w, t[i].name, vector ? 1 : 2, vector ? shape + 1 : shape, t[i].type,
-                             t[i].offset);
+    put_metadata(&w, m, o->arch);
+    for (int k = 0; k < n; k++) {
+        const struct out_tensor *ti = &t[table_order[k]];
+        int64_t shape[2] = { ti->rows, ti->cols };
+        int vector = ti->kind == KIND_NORM || ti->kind == KIND_SCALE;
+        gguf_put_tensor_info(&w, ti->name, vector ? 1 : 2, vector ? shape + 1 : shape, ti->type, ti->offset);
     }
     uint64_t data_start = (w.pos + GGUF_DEFAULT_ALIGNMENT - 1) / GGUF_DEFAULT_ALIGNMENT * GGUF_DEFAULT_ALIGNMENT;
     int verbose = offset > (64u << 20);
-    for (int i = 0; i < n && rc == 0 && !w.error; i++) {
+    for (int k = 0; k < n && rc == 0 && !w.error; k++) {
+        const struct out_tensor *ti = &t[data_order[k]];
         gguf_put_padding(&w, GGUF_DEFAULT_ALIGNMENT);
-        if (w.pos != data_start + t[i].offset)
+        if (w.pos != data_start + ti->offset)
             rc = ryot_fail("%s: internal error: tensor '%s' at %" PRIu64 ", planned %" PRIu64, tmp,
-                           t[i].name, w.pos, data_start + t[i].offset);
+                           ti->name, w.pos, data_start + ti->offset);
         if (rc == 0)
-            rc = write_tensor(&w, &t[i], seed, (uint64_t)i);
+            rc = write_tensor(&w, ti, seed);
         if (verbose) {
             char shape[48];
-            if (t[i].kind == KIND_NORM)
-                snprintf(shape, sizeof shape, "[%lld]", (long long)t[i].cols);
+            if (ti->kind == KIND_NORM || ti->kind == KIND_SCALE)
+                snprintf(shape, sizeof shape, "[%lld]", (long long)ti->cols);
             else
-                snprintf(shape, sizeof shape, "[%lld, %lld]", (long long)t[i].rows, (long long)t[i].cols);
-            fprintf(stderr, "mkmodel: [%d/%d] %-28s %-5s %-14s %7.1f MB written\n", i + 1, n, t[i].name,
-                    dtype_name(t[i].type), shape, (double)w.pos / 1e6);
+                snprintf(shape, sizeof shape, "[%lld, %lld]", (long long)ti->rows, (long long)ti->cols);
+            fprintf(stderr, "mkmodel: [%d/%d] %-28s %-5s %-14s %7.1f MB written\n", k + 1, n, ti->name,
+                    dtype_name(ti->type), shape, (double)w.pos / 1e6);
         }
     }
     if (rc == 0)
@@ -568,24 +649,29 @@ static int write_model(const char *path, const struct model_desc *m, enum dtype 
         fprintf(stderr, "mkmodel: wrote %s: %s, %d tensors, %.1f MB\n", path, m->name, n,
                 (double)w.pos / 1e6);
     free(t);
+    free(table_order);
     return rc;
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mkmodel MODEL.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|f16|f32] [--vocab spm|bpe]\n"
-               "               [--gen DIR]\n"
+    fprintf(f, "usage: mkmodel MODEL.lua [--seed N] -o OUT.gguf [--type tq2_0|tq1_0|i2_s|f16|f32] [--vocab spm|bpe]\n"
+               "               [--arch NAME] [--scales] [--shuffle] [--gen DIR]\n"
                "  Writes a GGUF model of MODEL.lua's shape with weights generated from seed N\n"
                "  (default 0); --type is the storage of the linear layers (default tq2_0);\n"
                "  --vocab bpe writes a byte-level BPE vocabulary (Llama 3's special tokens)\n"
-               "  instead of the SentencePiece one.\n");
+               "  instead of the SentencePiece one.\n"
+               "  The same model, written otherwise: --arch another general.architecture name\n"
+               "  the model's files carry (a squared-ReLU BitNet: bitnet-b1.58, bitnet-25),\n"
+               "  --scales each linear's scale split with a NAME.scale tensor (BitNet family),\n"
+               "  --shuffle the tensors in an order drawn from the seed.\n");
 }
 
 int main(int argc, char **argv)
 {
     ryot_set_program_name("mkmodel");
-    const char *model = NULL, *out = NULL, *gen = NULL, *type = "tq2_0", *vocab = "spm";
-    uint64_t seed = 0;
+    const char *model = NULL, *out = NULL, *gen = NULL, *type = "tq2_0", *arch = NULL, *vocab = "spm";
+    struct write_options o = { .seed = 0 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_value = i + 1 < argc;
@@ -595,7 +681,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--seed") && has_value) {
             char *end;
             errno = 0;
-            seed = strtoull(argv[++i], &end, 10);
+            o.seed = strtoull(argv[++i], &end, 10);
             if (errno || *end || argv[i][0] == '-' || end == argv[i])
                 ryot_die("--seed needs a non-negative integer, not '%s'", argv[i]);
         } else if (!strcmp(a, "-o") && has_value) {
@@ -604,6 +690,12 @@ int main(int argc, char **argv)
             type = argv[++i];
         } else if (!strcmp(a, "--vocab") && has_value) {
             vocab = argv[++i];
+        } else if (!strcmp(a, "--arch") && has_value) {
+            arch = argv[++i];
+        } else if (!strcmp(a, "--scales")) {
+            o.scales = true;
+        } else if (!strcmp(a, "--shuffle")) {
+            o.shuffle = true;
         } else if (!strcmp(a, "--gen") && has_value) {
             gen = argv[++i];
         } else if (a[0] != '-' && !model) {
@@ -618,14 +710,15 @@ int main(int argc, char **argv)
         ryot_die("%s", !model ? "no model description given" : "no output file given (-o)");
     }
     static const struct { const char *name; enum dtype type; } types[] = {
-        { "tq2_0", DT_TQ2_0 }, { "tq1_0", DT_TQ1_0 }, { "f16", DT_F16 }, { "f32", DT_F32 },
+        { "tq2_0", DT_TQ2_0 }, { "tq1_0", DT_TQ1_0 }, { "i2_s", DT_I2_S }, { "f16", DT_F16 }, { "f32", DT_F32 },
     };
     int linear = -1;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (!strcmp(type, types[i].name))
             linear = (int)types[i].type;
     if (linear < 0)
-        ryot_die("--type must be tq2_0, tq1_0, f16 or f32, not '%s'", type);
+        ryot_die("--type must be tq2_0, tq1_0, i2_s, f16 or f32, not '%s'", type);
+    o.linear = (enum dtype)linear;
     if (strcmp(vocab, "spm") != 0 && strcmp(vocab, "bpe") != 0)
         ryot_die("--vocab must be spm or bpe, not '%s'", vocab);
 
@@ -635,9 +728,6 @@ int main(int argc, char **argv)
     memset(&m, 0, sizeof m);
     if (load_description(model, gen_dir, &m) != 0)
         ryot_die("%s", ryot_last_error());
-    /* the BitNet family's FFN activation goes with the architecture's name:
-     * llama.cpp's `bitnet` is SiLU, bitnet.cpp's `bitnet-b1.58` squared ReLU */
-    m.file_arch = strcmp(m.arch, "bitnet") != 0 ? m.arch : !strcmp(m.activation, "relu2") ? "bitnet-b1.58" : "bitnet";
     m.bpe_vocab = !strcmp(vocab, "bpe");
     if (!m.bpe_vocab && m.vocab_size < MIN_VOCAB)
         ryot_die("%s: vocab_size %d is too small: the synthetic vocabulary needs %d entries "
@@ -645,7 +735,19 @@ int main(int argc, char **argv)
     if (m.bpe_vocab && m.vocab_size < BPE_MIN_VOCAB)
         ryot_die("%s: vocab_size %d is too small: the synthetic byte-level vocabulary needs %d entries "
                  "(256 bytes and 5 special tokens)", model, m.vocab_size, BPE_MIN_VOCAB);
-    if (write_model(out, &m, (enum dtype)linear, seed) != 0)
+    o.arch = arch ? arch : m.file_archs[0];
+    bool known = false;
+    char names[MAX_FILE_ARCHS * 40] = "";
+    for (int i = 0; i < m.n_file_archs; i++) {
+        known |= !strcmp(o.arch, m.file_archs[i]);
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "", m.file_archs[i]);
+    }
+    if (!known)
+        ryot_die("--arch %s: model %s is of architecture %s, whose files name it one of: %s", o.arch, m.name, m.arch,
+                 names);
+    if (o.scales && strcmp(m.arch, "bitnet") != 0)
+        ryot_die("--scales: NAME.scale tensors belong to the BitNet family's files, not %s", o.arch);
+    if (write_model(out, &m, &o) != 0)
         ryot_die("%s", ryot_last_error());
     return 0;
 }

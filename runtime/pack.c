@@ -142,10 +142,10 @@ int pack_layout_parse(const char *key, struct pack_layout *l)
  * a scale pass (ternary only: the one scale needs every weight), then a
  * band pass that quantizes one row group at a time into a codes band
  * [rg][cols_pad] small enough to stay in cache, and lays it out.  Ternary
- * weights stored as TQ1_0 / TQ2_0 take one band pass instead, straight from
- * their codes, which also checks that the tensor is exactly ternary (the
- * usual case); if not, the float passes run.  Nothing the size of the
- * tensor is allocated besides the packed result. */
+ * weights stored as TQ1_0 / TQ2_0 / I2_S take one band pass instead,
+ * straight from their codes, which also checks that the tensor is exactly
+ * ternary (the usual case); if not, the float passes run.  Nothing the size
+ * of the tensor is allocated besides the packed result. */
 
 /* BitNet's absmean adds |w| up as float sums of this many weights, in
  * order, then those sums in double: the grouping is part of the result. */
@@ -396,7 +396,7 @@ struct pack_job {
     const struct pack_layout *l;
     const float *w;            /* the weights as f32 rows (pack_f32), or NULL: */
     const struct tensor *t;    /*   converted from this tensor (pack_tensor) */
-    bool direct;               /* ternary codes straight from t's TQ1_0 / TQ2_0 blocks */
+    bool direct;               /* ternary codes straight from t's TQ1_0 / TQ2_0 / I2_S blocks */
     bool q6_k;                 /* int6 codes and scales copied from t's Q6_K blocks */
     float scale;               /* ternary: the tensor's scale */
     bool exact;                /*   and whether every w / scale is -1, 0 or 1 */
@@ -408,6 +408,7 @@ struct pack_job {
     unsigned char *scratch;
     size_t scratch_bytes, f32_bytes, codes_bytes, scales_bytes;
     atomic_size_t non_finite;  /* band pass (int2/int4/int6) */
+    atomic_size_t code_3_block;  /* direct: the first I2_S block holding a code 3, else SIZE_MAX */
     atomic_bool failed;        /* a conversion failed */
 };
 
@@ -438,6 +439,12 @@ static size_t block_elems(const struct tensor *t)
     return dtype_block_elems(t->type) > 0 ? (size_t)dtype_block_elems(t->type) : 1;
 }
 
+/* Types whose blocks ternary_codes reads. */
+static bool stores_ternary_codes(const struct tensor *t)
+{
+    return t && (t->type == DT_TQ1_0 || t->type == DT_TQ2_0 || t->type == DT_I2_S);
+}
+
 /* Weights [e0, e1) as f32: in place for pack_f32, else converted into buf
  * from the block boundary at or before e0.  NULL if conversion fails. */
 static const float *weights_f32(const struct pack_job *job, size_t e0, size_t e1, float *buf)
@@ -454,7 +461,7 @@ static const float *weights_f32(const struct pack_job *job, size_t e0, size_t e1
  * returns the index of the first block. */
 static size_t stored_codes(const struct pack_job *job, size_t e0, size_t e1, struct scratch *sc)
 {
-    const size_t b0 = e0 / 256, b1 = (e1 + 255) / 256;
+    const size_t be = block_elems(job->t), b0 = e0 / be, b1 = (e1 + be - 1) / be;
     const unsigned char *blocks = (const unsigned char *)job->t->data + b0 * dtype_block_bytes(job->t->type);
     ternary_codes(job->t->type, blocks, (int64_t)(b1 - b0), sc->codes, sc->scales, sc->present);
     return b0;
@@ -472,47 +479,68 @@ static float stored_weight(const struct tensor *t, float d, int code)
 /* Codes of rows [r0, r1) into the band from the stored codes, assuming the
  * tensor is exactly ternary: u = sign(w) + 1 needs no scale, only each
  * block's sign of d.  The band's stats, into *st, tell whether the
- * assumption held: a block's weights take one value per code present. */
-static void band_from_stored(const struct pack_job *job, int64_t r0, int64_t r1, struct scratch *sc,
+ * assumption held: a block's weights take one value per code present.
+ * An I2_S code 3 is no value at all: the first block holding one is noted
+ * in job->code_3_block. */
+static void band_from_stored(struct pack_job *job, int64_t r0, int64_t r1, struct scratch *sc,
                              struct ternary_stats *st)
 {
     const struct pack_layout *l = job->l;
-    const size_t e0 = (size_t)r0 * (size_t)l->cols, e1 = (size_t)r1 * (size_t)l->cols;
+    const size_t e0 = (size_t)r0 * (size_t)l->cols, e1 = (size_t)r1 * (size_t)l->cols, be = block_elems(job->t);
     const size_t b0 = stored_codes(job, e0, e1, sc);
     *st = no_stats;
-    for (size_t b = b0; b * 256 < e1; b++) {
-        uint8_t *code = sc->codes + (b - b0) * 256;
+    /* Neighbouring blocks nearly always share their scale (I2_S's are all
+     * 1): the sign table and the stats of its codes carry over until the
+     * scale changes. */
+    float d = NAN;
+    uint8_t sign[4];
+    bool fast = false;
+    unsigned counted = 0;  /* codes whose weight at scale d is in *st */
+    for (size_t b = b0; b * be < e1; b++) {
+        uint8_t *code = sc->codes + (b - b0) * be;
         /* a block the band shares with its neighbours counts its own weights only */
-        const size_t lo = e0 > b * 256 ? e0 - b * 256 : 0, hi = e1 - b * 256 < 256 ? e1 - b * 256 : 256;
+        const size_t lo = e0 > b * be ? e0 - b * be : 0, hi = e1 - b * be < be ? e1 - b * be : be;
         unsigned present = sc->present[b - b0];
-        if (lo > 0 || hi < 256) {
+        if (lo > 0 || hi < be) {
             present = 0;
             for (size_t i = lo; i < hi; i++)
                 present |= 1u << code[i];
         }
-        uint8_t sign[4];
-        for (int k = 0; k < 4; k++) {
-            const float w = stored_weight(job->t, sc->scales[b - b0], k);
-            if (present >> k & 1)
-                stats_add(st, f32_bits(w) & 0x7fffffffu);
-            sign[k] = (uint8_t)((w > 0.0f) - (w < 0.0f) + 1);
+        if (job->t->type == DT_I2_S && present >> 3) {
+            size_t seen = atomic_load_explicit(&job->code_3_block, memory_order_relaxed);
+            while (b < seen && !atomic_compare_exchange_weak_explicit(&job->code_3_block, &seen, b,
+                                                                      memory_order_relaxed, memory_order_relaxed)) {
+            }
         }
-        if (sign[0] == 0 && sign[1] == 1 && sign[2] == 2 && sign[3] == 2) {
+        if (!(sc->scales[b - b0] == d)) {
+            d = sc->scales[b - b0];
+            for (int k = 0; k < 4; k++) {
+                const float w = stored_weight(job->t, d, k);
+                sign[k] = (uint8_t)((w > 0.0f) - (w < 0.0f) + 1);
+            }
+            fast = sign[0] == 0 && sign[1] == 1 && sign[2] == 2 && sign[3] == 2;
+            counted = 0;
+        }
+        for (int k = 0; k < 4; k++)
+            if ((present & ~counted) >> k & 1)
+                stats_add(st, f32_bits(stored_weight(job->t, d, k)) & 0x7fffffffu);
+        counted |= present;
+        if (fast) {
             /* d > 0: the code itself, 3 read as 2 (eight codes a word) */
-            for (int i = 0; i < 256; i += 8) {
+            for (size_t i = 0; i < be; i += 8) {
                 uint64_t x;
                 memcpy(&x, code + i, 8);
                 x -= x & x >> 1 & 0x0101010101010101u;
                 memcpy(code + i, &x, 8);
             }
         } else {
-            for (int i = 0; i < 256; i++)
+            for (size_t i = 0; i < be; i++)
                 code[i] = sign[code[i]];
         }
     }
     const size_t cp = (size_t)l->cols_pad;
     for (int64_t r = r0; r < r1; r++)
-        memcpy(sc->band + (size_t)(r - r0) * cp, sc->codes + ((size_t)r * (size_t)l->cols - b0 * 256),
+        memcpy(sc->band + (size_t)(r - r0) * cp, sc->codes + ((size_t)r * (size_t)l->cols - b0 * be),
                (size_t)l->cols);
 }
 
@@ -644,25 +672,29 @@ static int find_scale(struct pack_job *job, struct sched *s)
     return 0;
 }
 
-/* Ternary weights stored as TQ1_0 / TQ2_0 are packed in one pass from their
- * codes, on the assumption that the tensor is exactly ternary; true when
- * the stats of that pass say so. */
-static bool packed_from_stored(struct pack_job *job, struct sched *s)
+/* Ternary weights stored as TQ1_0 / TQ2_0 / I2_S are packed in one pass
+ * from their codes, on the assumption that the tensor is exactly ternary:
+ * 1 when the stats of that pass say so, 0 if the float passes must run,
+ * -1 with a message for an I2_S code 3. */
+static int packed_from_stored(struct pack_job *job, struct sched *s)
 {
     const struct pack_layout *l = job->l;
-    if (l->sb != 0 || !job->t || (job->t->type != DT_TQ1_0 && job->t->type != DT_TQ2_0))
-        return false;
+    if (l->sb != 0 || !stores_ternary_codes(job->t))
+        return 0;
     const size_t groups = (size_t)(l->rows_pad / l->rg);
     job->direct = true;
     run_pass(s, groups, band_pass, job);
     job->direct = false;
+    const size_t code_3_block = atomic_load_explicit(&job->code_3_block, memory_order_relaxed);
+    if (code_3_block != SIZE_MAX)
+        return ryot_fail("I2_S block %zu holds code 3, which is no ternary value", code_3_block);
     struct ternary_stats st = no_stats;
     for (size_t g = 0; g < groups; g++)
         stats_merge(&st, &job->stats[g]);
     if (st.non_finite || !is_ternary(&st))
-        return false;  /* the f32 way counts non-finite weights, or averages */
+        return 0;  /* the f32 way counts non-finite weights, or averages */
     job->scale = f32_from_bits(st.max_bits);
-    return true;
+    return 1;
 }
 
 static int pack_passes(struct pack_job *job, struct sched *s)
@@ -676,7 +708,10 @@ static int pack_passes(struct pack_job *job, struct sched *s)
     const size_t tail = l->bytes - l->code_bytes;
     if (l->sb)
         memset(job->dst + l->code_bytes, 0, tail);
-    if (!packed_from_stored(job, s)) {
+    const int direct = packed_from_stored(job, s);
+    if (direct < 0)
+        return -1;
+    if (!direct) {
         if (l->sb == 0 && find_scale(job, s) != 0)
             return -1;
         run_pass(s, (size_t)(l->rows_pad / l->rg), band_pass, job);
@@ -703,14 +738,15 @@ static int pack(const struct pack_layout *l, const float *w, const struct tensor
     const bool q6_k = t && t->type == DT_Q6_K && l->wtype == PACK_INT6 && l->cols % 256 == 0 && t->scale == 1.0f;
     struct pack_job job = { .l = l, .w = w, .t = t, .dst = dst, .q6_k = q6_k };
     atomic_init(&job.non_finite, 0);
+    atomic_init(&job.code_3_block, SIZE_MAX);
     atomic_init(&job.failed, false);
     /* a band's weights from the block boundary before it to the end of the
      * block after it; a scale-pass span */
     const size_t f32_weights = band_weights + 2 * (t ? block_elems(t) : 0);
     job.f32_bytes = w ? 0 : round64((f32_weights > STATS_SPAN ? f32_weights : STATS_SPAN) * sizeof(float));
-    if (t && (t->type == DT_TQ1_0 || t->type == DT_TQ2_0)) {
-        job.codes_bytes = round64(band_weights + 2 * 256);
-        job.scales_bytes = round64(job.codes_bytes / 256 * sizeof(float));
+    if (stores_ternary_codes(t)) {
+        job.codes_bytes = round64(band_weights + 2 * block_elems(t));
+        job.scales_bytes = round64(job.codes_bytes / block_elems(t) * sizeof(float));
     }
     job.scratch_bytes =
         job.f32_bytes + job.codes_bytes + 2 * job.scales_bytes + round64((size_t)l->rg * (size_t)l->cols_pad);

@@ -1,7 +1,8 @@
 /* The packer: converts weights (f32/f16/bf16, or the ternary values a BitNet
- * checkpoint holds as TQ1_0/TQ2_0/I8, all via tensor_to_f32; Q6_K into int6
- * as stored) into the exact layout one generated low-bit linear kernel
- * reads.
+ * checkpoint holds as TQ1_0/TQ2_0/I2_S/I8, all via tensor_to_f32, the
+ * ternary block types straight from their codes when exactly ternary; Q6_K
+ * into int6 as stored) into the exact layout one generated low-bit linear
+ * kernel reads.
  *
  * A layout is named by a key string the generator writes for each kernel
  * instance (gen/lowbit.lua describes the layouts), e.g.

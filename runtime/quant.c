@@ -1,4 +1,4 @@
-/* ggml's block-quantized formats, as GGUF files store them: conversion to
+/* ggml's (and bitnet.cpp's) block-quantized formats, as GGUF files store them: conversion to
  * f32, the stored codes of the ternary formats, and the few quantizers the
  * synthetic model writer needs.
  *
@@ -19,6 +19,9 @@
  *   TQ1_0 (54 B / 256)  [0] 48 bytes holding 5 trits each, [48] 4 bytes
  *                       holding 4 trits each, [52] f16 d; x = d*(t-1)
  *   TQ2_0 (66 B / 256)  [0] 64 bytes of 2-bit codes, [64] f16 d; x = d*(c-1)
+ *   I2_S  (32 B / 128)  [0] 32 bytes of 2-bit codes; x = s*(c-1) with the
+ *                       tensor's scale s (its trailer, struct tensor's
+ *                       `scale`); code 3 is no value and refused
  *
  * The bit positions of each element are spelled out next to its decoder. */
 #include "quant.h"
@@ -156,17 +159,18 @@ static unsigned tq1_codes(const unsigned char *b, uint8_t *code)
     return present;
 }
 
-/* TQ2_0: element k of a block is in byte 32*(k/128) + k%32, bits
- * 2*((k%128)/32) and up; the code c in 0..3 means c-1.  Eight bytes at a
- * time: shifting a word moves every byte's field j to the bottom of that
- * byte, and the mask drops what came from the neighbour.  Returns the mask
- * of codes present, read from the packed fields: a field's low bit lo and
- * high bit hi tell its code. */
-static unsigned tq2_codes(const unsigned char *b, uint8_t *code)
+/* 2-bit codes: group g of 32 bytes holds elements 128g .. 128g + 127, its
+ * byte m element 128g + 32 * slot[j] + m in bits 2j+1..2j.  TQ2_0 has two
+ * groups a block and slot j = j; I2_S one, with slot 3 - j (its first
+ * element in the top bits).  Eight bytes at a time: shifting a word moves
+ * every byte's field j to the bottom of that byte, and the mask drops what
+ * came from the neighbour.  Returns the mask of codes present, read from
+ * the packed fields: a field's low bit lo and high bit hi tell its code. */
+static unsigned code2_fields(const unsigned char *b, int groups, const int slot[4], uint8_t *code)
 {
     const uint64_t low_fields = 0x5555555555555555u, low_bits = 0x0303030303030303u;
     uint64_t seen[4] = { 0, 0, 0, 0 };
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 4 * groups; i++) {
         uint64_t x;
         memcpy(&x, b + 8 * i, 8);
         const uint64_t lo = x & low_fields, hi = x >> 1 & low_fields;
@@ -174,10 +178,10 @@ static unsigned tq2_codes(const unsigned char *b, uint8_t *code)
         seen[1] |= lo & ~hi;
         seen[2] |= hi & ~lo;
         seen[3] |= lo & hi;
-        const int half = i / 4, m = 8 * (i % 4);
+        const int group = i / 4, m = 8 * (i % 4);
         for (int j = 0; j < 4; j++) {
             const uint64_t fields = x >> 2 * j & low_bits;
-            memcpy(code + 128 * half + 32 * j + m, &fields, 8);
+            memcpy(code + 128 * group + 32 * slot[j] + m, &fields, 8);
         }
     }
     return (unsigned)(seen[0] != 0) | (unsigned)(seen[1] != 0) << 1 | (unsigned)(seen[2] != 0) << 2 |
@@ -186,15 +190,26 @@ static unsigned tq2_codes(const unsigned char *b, uint8_t *code)
 
 int ternary_codes(enum dtype t, const void *src, int64_t nblocks, uint8_t *codes, float *d, uint8_t *present)
 {
-    if (t != DT_TQ1_0 && t != DT_TQ2_0)
-        return ryot_fail("ternary codes: %s is not TQ1_0 or TQ2_0", dtype_name(t));
+    static const int in_order[4] = { 0, 1, 2, 3 }, reversed[4] = { 3, 2, 1, 0 };
+    if (t != DT_TQ1_0 && t != DT_TQ2_0 && t != DT_I2_S)
+        return ryot_fail("ternary codes: %s is not TQ1_0, TQ2_0 or I2_S", dtype_name(t));
     const unsigned char *b = src;
-    const size_t bb = dtype_block_bytes(t), d_at = t == DT_TQ1_0 ? 52 : 64;
+    const size_t bb = dtype_block_bytes(t), be = (size_t)dtype_block_elems(t);
     for (int64_t i = 0; i < nblocks; i++, b += bb) {
-        const unsigned seen = (t == DT_TQ1_0 ? tq1_codes : tq2_codes)(b, codes + 256 * i);
+        uint8_t *code = codes + be * (size_t)i;
+        unsigned seen;
+        if (t == DT_TQ1_0) {
+            seen = tq1_codes(b, code);
+            d[i] = load_f16(b + 52);
+        } else if (t == DT_TQ2_0) {
+            seen = code2_fields(b, 2, in_order, code);
+            d[i] = load_f16(b + 64);
+        } else {
+            seen = code2_fields(b, 1, reversed, code);
+            d[i] = 1.0f;  /* the scale is the tensor's */
+        }
         if (present)
             present[i] = (uint8_t)seen;
-        d[i] = load_f16(b + d_at);
     }
     return 0;
 }
@@ -211,6 +226,21 @@ static void dequant_ternary(enum dtype t, const unsigned char *b, float *y)
 static void dequant_tq1_0(const unsigned char *b, float *y) { dequant_ternary(DT_TQ1_0, b, y); }
 
 static void dequant_tq2_0(const unsigned char *b, float *y) { dequant_ternary(DT_TQ2_0, b, y); }
+
+/* I2_S blocks as code - 1 (tensor_to_f32 applies the tensor's scale). */
+static int dequant_i2_s(const unsigned char *src, float *dst, int64_t nblocks)
+{
+    for (int64_t i = 0; i < nblocks; i++) {
+        uint8_t code[128], present;
+        float d;
+        ternary_codes(DT_I2_S, src + 32 * i, 1, code, &d, &present);
+        if (present & 8)
+            return ryot_fail("I2_S block %lld holds code 3, which is no ternary value", (long long)i);
+        for (int k = 0; k < 128; k++)
+            dst[128 * i + k] = (float)(code[k] - 1);
+    }
+    return 0;
+}
 
 typedef void (*block_fn)(const unsigned char *block, float *dst);
 
@@ -230,12 +260,14 @@ static block_fn block_decoder(enum dtype t)
 int dequantize_row(enum dtype t, const void *src, float *dst, int64_t n)
 {
     block_fn fn = block_decoder(t);
-    if (!fn)
+    if (!fn && t != DT_I2_S)
         return ryot_fail("dequantize: %s is not a block-quantized type", dtype_name(t));
     int64_t be = dtype_block_elems(t);
     if (n < 0 || n % be != 0)
         return ryot_fail("dequantize: %lld elements is not a whole number of %s blocks of %lld",
                          (long long)n, dtype_name(t), (long long)be);
+    if (t == DT_I2_S)
+        return dequant_i2_s(src, dst, n / be);
     const unsigned char *p = src;
     size_t bb = dtype_block_bytes(t);
     for (int64_t i = 0; i < n / be; i++)
@@ -321,6 +353,18 @@ static void quant_tq2_0(const float *x, unsigned char *b)
     store_f16(b + 64, d);
 }
 
+/* I2_S codes of a block of 128, each value rounded at the block's absolute
+ * maximum: values already ternary times one scale keep their codes.  The
+ * tensor's scale, in its trailer, is the caller's to write. */
+static void quant_i2_s(const float *x, unsigned char *b)
+{
+    float d = abs_max(x, 128);
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (int m = 0; m < 32; m++)
+        b[m] = (unsigned char)(trit(x[m], id) << 6 | trit(x[32 + m], id) << 4 | trit(x[64 + m], id) << 2
+                               | trit(x[96 + m], id));
+}
+
 int quantize_row(enum dtype t, const float *src, void *dst, int64_t n)
 {
     unsigned char *out = dst;
@@ -347,6 +391,7 @@ int quantize_row(enum dtype t, const float *src, void *dst, int64_t n)
     case DT_Q8_0: fn = quant_q8_0; break;
     case DT_TQ1_0: fn = quant_tq1_0; break;
     case DT_TQ2_0: fn = quant_tq2_0; break;
+    case DT_I2_S: fn = quant_i2_s; break;
     default:
         return ryot_fail("quantize: no quantizer for %s", dtype_name(t));
     }

@@ -26,6 +26,8 @@ enum dtype {
     DT_TQ1_0,  /* ternary, base-3 packed, f16 scale          (54 B / 256)  */
     DT_TQ2_0,  /* ternary, 2-bit codes, f16 scale            (66 B / 256)  */
     DT_I8,     /* plain int8 (e.g. ternary values -1/0/+1)                 */
+    DT_I2_S,   /* ternary, 2-bit codes (bitnet.cpp's)        (32 B / 128), then
+                  one f32 scale for the whole tensor in a 32-byte trailer  */
     DT_COUNT
 };
 
@@ -35,6 +37,9 @@ int dtype_block_elems(enum dtype t);
 size_t dtype_block_bytes(enum dtype t);
 /* Bytes needed for `n` elements (n must be a multiple of the block size). */
 size_t dtype_row_bytes(enum dtype t, int64_t n);
+/* Bytes a whole tensor of `n` elements takes: its blocks and, for I2_S,
+ * the trailer after them (whose first 4 bytes are the tensor's scale). */
+size_t dtype_tensor_bytes(enum dtype t, int64_t n);
 
 #define TENSOR_MAX_DIMS 4
 #define TENSOR_NAME_MAX 96
@@ -46,7 +51,8 @@ struct tensor {
     int64_t shape[TENSOR_MAX_DIMS];
     const void *data;  /* points into the mapped file (or importer-owned memory) */
     size_t nbytes;
-    float scale;       /* extra per-tensor scale some formats carry (1 if none) */
+    float scale;       /* per-tensor scale: I2_S's trailer times an optional
+                          NAME.scale tensor (weight_file_open), else 1 */
 };
 
 int64_t tensor_elems(const struct tensor *t);
@@ -78,7 +84,10 @@ struct weight_file {
 };
 
 /* Open by file contents: GGUF magic -> GGUF importer, otherwise llama2.c.
- * Returns 0, or -1 with ryot_last_error() naming the file and the problem. */
+ * A one-element F32 tensor NAME.scale (llama.cpp's bitnet files may have
+ * them) is multiplied into the scale of the 2-D NAME.weight and left out
+ * of the table.  Returns 0, or -1 with ryot_last_error() naming the file
+ * and the problem. */
 int weight_file_open(struct weight_file *wf, const char *path);
 void weight_file_close(struct weight_file *wf);
 

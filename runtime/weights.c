@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,6 +21,7 @@ static const struct {
     const char *name;
     int block_elems;
     size_t block_bytes;
+    size_t trailer_bytes;  /* after the blocks, once per tensor */
 } dtype_info[DT_COUNT] = {
     [DT_F32] = {"F32", 1, 4},
     [DT_F16] = {"F16", 1, 2},
@@ -31,6 +33,7 @@ static const struct {
     [DT_TQ1_0] = {"TQ1_0", 256, 54},
     [DT_TQ2_0] = {"TQ2_0", 256, 66},
     [DT_I8] = {"I8", 1, 1},
+    [DT_I2_S] = {"I2_S", 128, 32, 32},
 };
 
 /* The largest block of any dtype, for the partial-block buffer below. */
@@ -54,6 +57,11 @@ size_t dtype_row_bytes(enum dtype t, int64_t n)
     return (size_t)((n + be - 1) / be) * dtype_info[t].block_bytes;
 }
 
+size_t dtype_tensor_bytes(enum dtype t, int64_t n)
+{
+    return dtype_valid(t) && n > 0 ? dtype_row_bytes(t, n) + dtype_info[t].trailer_bytes : 0;
+}
+
 int64_t tensor_elems(const struct tensor *t)
 {
     int64_t n = 1;
@@ -64,7 +72,9 @@ int64_t tensor_elems(const struct tensor *t)
 
 int weight_file_map(struct weight_file *wf, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+     * below, and reading a regular file through the map ignores the flag. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return ryot_fail("%s: cannot open: %s", path, strerror(errno));
     struct stat st;
@@ -79,7 +89,7 @@ int weight_file_map(struct weight_file *wf, const char *path)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return ryot_fail("%s: not a regular file", path);
+        return ryot_fail("%s: not a regular file (a FIFO, socket or device)", path);
     }
     if (st.st_size == 0) {
         close(fd);
@@ -135,6 +145,55 @@ void weight_file_close(struct weight_file *wf)
     memset(wf, 0, sizeof *wf);
 }
 
+/* The tensor called `name`, or NULL (no message: absence is no error here). */
+static struct tensor *find_tensor(const struct weight_file *wf, const char *name)
+{
+    for (int i = 0; i < wf->n_tensors; i++)
+        if (strcmp(wf->tensors[i].name, name) == 0)
+            return &wf->tensors[i];
+    return NULL;
+}
+
+/* Length of NAME in a tensor name "NAME.scale", else 0. */
+static size_t scaled_name_length(const char *name)
+{
+    const size_t len = strlen(name), suffix = strlen(".scale");
+    return len > suffix && strcmp(name + len - suffix, ".scale") == 0 ? len - suffix : 0;
+}
+
+/* llama.cpp's bitnet models may hold NAME.scale, one F32 value multiplying
+ * the output of the matrix NAME.weight.  It is folded into that tensor's
+ * scale, so every reader of NAME.weight sees the product, and dropped from
+ * the table. */
+static int fold_scale_tensors(struct weight_file *wf)
+{
+    for (int i = 0; i < wf->n_tensors; i++) {
+        const struct tensor *s = &wf->tensors[i];
+        const size_t len = scaled_name_length(s->name);
+        if (len == 0)
+            continue;
+        char name[TENSOR_NAME_MAX + 8];
+        snprintf(name, sizeof name, "%.*s.weight", (int)len, s->name);
+        struct tensor *w = find_tensor(wf, name);
+        if (!w || w->ndim != 2)
+            return ryot_fail("%s: tensor '%s' has no 2-D tensor '%s' to scale", wf->path, s->name, name);
+        if (s->type != DT_F32 || s->ndim != 1 || s->shape[0] != 1)
+            return ryot_fail("%s: tensor '%s' must be one F32 value, not %s of %lld elements in %d dimensions",
+                             wf->path, s->name, dtype_name(s->type), (long long)tensor_elems(s), s->ndim);
+        float v;
+        memcpy(&v, s->data, sizeof v);
+        if (!isfinite(v))
+            return ryot_fail("%s: tensor '%s' is %g, not a finite scale", wf->path, s->name, (double)v);
+        w->scale *= v;
+    }
+    int kept = 0;
+    for (int i = 0; i < wf->n_tensors; i++)
+        if (scaled_name_length(wf->tensors[i].name) == 0)
+            wf->tensors[kept++] = wf->tensors[i];
+    wf->n_tensors = kept;
+    return 0;
+}
+
 int weight_file_open(struct weight_file *wf, const char *path)
 {
     memset(wf, 0, sizeof *wf);
@@ -152,6 +211,8 @@ int weight_file_open(struct weight_file *wf, const char *path)
     wf->map_size = 0;
 
     int rc = is_gguf ? gguf_open(wf, path) : llama2c_open(wf, path);
+    if (rc == 0)
+        rc = fold_scale_tensors(wf);
     if (rc != 0) {
         weight_file_close(wf);
         return -1;
@@ -269,15 +330,16 @@ static int convert_blocks(const struct tensor *t, int64_t first, int64_t n, floa
                          t->name, dtype_name(t->type), (long long)be, (long long)first);
     const unsigned char *src = (const unsigned char *)t->data + (size_t)(first / be) * bb;
     int64_t whole = n / be * be;
-    if (whole > 0 && dequantize_row(t->type, src, dst, whole) != 0)
-        return -1;
-    if (whole < n) {
-        /* The tensor stores whole blocks, so the last partial one is there. */
-        float block[MAX_BLOCK_ELEMS];
-        if (dequantize_row(t->type, src + (size_t)(whole / be) * bb, block, be) != 0)
-            return -1;
-        memcpy(dst + whole, block, (size_t)(n - whole) * sizeof *dst);
+    float block[MAX_BLOCK_ELEMS];
+    /* The tensor stores whole blocks, so a last partial one is there. */
+    if ((whole > 0 && dequantize_row(t->type, src, dst, whole) != 0)
+        || (whole < n && dequantize_row(t->type, src + (size_t)(whole / be) * bb, block, be) != 0)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", ryot_last_error());
+        return ryot_fail("tensor '%s': %s", t->name, why);
     }
+    if (whole < n)
+        memcpy(dst + whole, block, (size_t)(n - whole) * sizeof *dst);
     return 0;
 }
 

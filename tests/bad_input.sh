@@ -49,10 +49,12 @@ lua5.4 - "$tmp/other.bin" <<'LUA'
 LUA
 head -c 100 "$tok" > "$tmp/truncated_tok.bin"
 mkdir "$tmp/empty"
+mkfifo "$tmp/fifo"
 long_prompt=$(i=0; while [ $i -lt 700 ]; do printf 'once upon a time '; i=$((i + 1)); done)
 
 expect "missing weights file" "nope\.bin" "$bin" -m "$tmp/nope.bin" -z "$tok"
 expect "weights file is a directory" "$tmp" "$bin" -m "$tmp" -z "$tok"
+expect "weights file is a FIFO" "fifo: not a regular file" "$bin" -m "$tmp/fifo" -z "$tok"
 expect "truncated weights" "truncated|expected" "$bin" -m "$tmp/truncated.bin" -z "$tok"
 expect "file too small for a header" "tiny\.bin" "$bin" -m "$tmp/tiny.bin" -z "$tok"
 expect "trailing bytes after the weights" "long\.bin" "$bin" -m "$tmp/long.bin" -z "$tok"

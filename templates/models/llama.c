@@ -304,9 +304,10 @@ static const char *unaccepted_type(const char *name, enum dtype t)
 //@ if m.weights.linear == "ternary" then
     /* ternary codes, or float weights the packer quantizes as BitNet does (absmean) */
     if (!strncmp(name, "blk.", 4))
-        return t == DT_TQ1_0 || t == DT_TQ2_0 || t == DT_I8 || t == DT_F32 || t == DT_F16 || t == DT_BF16
+        return t == DT_TQ1_0 || t == DT_TQ2_0 || t == DT_I2_S || t == DT_I8 || t == DT_F32 || t == DT_F16
+                       || t == DT_BF16
                    ? NULL
-                   : "TQ1_0, TQ2_0, I8, F32, F16 or BF16 for a ternary linear layer";
+                   : "TQ1_0, TQ2_0, I2_S, I8, F32, F16 or BF16 for a ternary linear layer";
 //@ end
     return NULL;
 }
@@ -355,8 +356,7 @@ static int check_tensors(const struct weight_file *wf)
  * SiLU (bitnet_b1_58-large, 3B), `bitnet-b1.58` and `bitnet-25` squared
  * ReLU (2B4T); a file named for the other one is another model. */
 static const char *const file_archs[] = {
-//@ local bitnet_names = m.activation == "relu2" and { "bitnet-b1.58", "bitnet-25" } or { "bitnet" }
-//@ for _, a in ipairs(({ llama = { "llama" }, bitnet = bitnet_names })[m.arch]) do
+//@ for _, a in ipairs(m.file_archs) do
     "{{a}}",
 //@ end
 };
@@ -373,7 +373,7 @@ static int check_config(const struct weight_file *wf)
             known |= !strcmp(meta->s, file_archs[i]);
         if (!known)
             return ryot_fail("%s: general.architecture is %s%s%s but model %s (%s, {{m.activation}} FFN) reads "
-                             "{{table.concat(({ llama = { "llama" }, bitnet = bitnet_names })[m.arch], " or ")}} files",
+                             "{{table.concat(m.file_archs, " or ")}} files",
                              wf->path, meta->kind == META_STRING ? "'" : "not a string",
                              meta->kind == META_STRING ? meta->s : "", meta->kind == META_STRING ? "'" : "", info.name,
                              info.arch);

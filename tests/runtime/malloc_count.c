@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);
@@ -19,34 +20,42 @@ int __wrap_posix_memalign(void **p, size_t align, size_t size);
 void __wrap_free(void *p);
 
 static atomic_long n_malloc, n_calloc, n_realloc, n_aligned, n_free;
+static atomic_llong n_bytes;
+
+static void add_bytes(size_t size) { atomic_fetch_add_explicit(&n_bytes, (long long)size, memory_order_relaxed); }
 
 void *__wrap_malloc(size_t size)
 {
     atomic_fetch_add_explicit(&n_malloc, 1, memory_order_relaxed);
+    add_bytes(size);
     return __real_malloc(size);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
     atomic_fetch_add_explicit(&n_calloc, 1, memory_order_relaxed);
+    add_bytes(n > 0 && size > SIZE_MAX / n ? SIZE_MAX : n * size);
     return __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t size)
 {
     atomic_fetch_add_explicit(&n_realloc, 1, memory_order_relaxed);
+    add_bytes(size);
     return __real_realloc(p, size);
 }
 
 void *__wrap_aligned_alloc(size_t align, size_t size)
 {
     atomic_fetch_add_explicit(&n_aligned, 1, memory_order_relaxed);
+    add_bytes(size);
     return __real_aligned_alloc(align, size);
 }
 
 int __wrap_posix_memalign(void **p, size_t align, size_t size)
 {
     atomic_fetch_add_explicit(&n_aligned, 1, memory_order_relaxed);
+    add_bytes(size);
     return __real_posix_memalign(p, align, size);
 }
 
@@ -60,7 +69,7 @@ struct malloc_counts malloc_counts_now(void)
 {
     struct malloc_counts c = {
         atomic_load(&n_malloc), atomic_load(&n_calloc), atomic_load(&n_realloc),
-        atomic_load(&n_aligned), atomic_load(&n_free),
+        atomic_load(&n_aligned), atomic_load(&n_free), atomic_load(&n_bytes),
     };
     return c;
 }

@@ -12,6 +12,7 @@
 
 struct malloc_counts {
     long malloc, calloc, realloc, aligned, free;  /* aligned: aligned_alloc + posix_memalign */
+    long long bytes;  /* bytes asked for by every allocating call (freed ones too) */
 };
 
 /* Calls counted since the program started (all threads). */

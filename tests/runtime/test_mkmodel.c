@@ -6,11 +6,12 @@
  * GGUF importer and checks metadata, tensor names, shapes and types, and
  * every value against the generation rule documented in mkmodel.c,
  * recomputed here with XXH3: ternary weights must decode exactly, from
- * TQ2_0, TQ1_0 and F16 alike.  Same seed => same bytes; another seed =>
+ * TQ2_0, TQ1_0, I2_S and F16 alike, and so must the variants of one model
+ * (--arch, --scales, --shuffle).  Same seed => same bytes; another seed =>
  * other weights.  Both synthetic vocabularies load and give back text; the
  * byte-level one of Llama 3's size loads with Llama 3's rules.  Shapes a
- * format cannot hold and bad descriptions must fail with a clear message and
- * leave no file behind. */
+ * format cannot hold, bad descriptions and options must fail with a clear
+ * message and leave no file behind. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "../../runtime/error.h"
 #include "../../runtime/f16.h"
+#include "../../runtime/importers.h"
 #include "../../runtime/pretokenize.h"
 #include "../../runtime/tensor.h"
 #include "../../runtime/tokenizer.h"
@@ -154,10 +156,12 @@ static int meta_int(const struct weight_file *wf, const char *key, int64_t want)
     return m && m->kind == META_INT && m->i == want;
 }
 
-/* Every tensor of `path` against the rule; code_counts[c+1] counts codes c. */
+/* Every tensor of `path` against the rule, in the canonical order unless
+ * `shuffled`; code_counts[c+1] counts codes c.  `arch` names the file's
+ * architecture (NULL: the description's). */
 static void check_model_file(const char *path, int bitnet, int tied, int64_t dim, int64_t hidden,
                              int64_t kv, int64_t vocab, int layers, enum dtype linear, uint64_t seed,
-                             long *code_counts)
+                             long *code_counts, const char *arch, int shuffled)
 {
     struct weight_file wf;
     int rc = weight_file_open(&wf, path);
@@ -167,11 +171,14 @@ static void check_model_file(const char *path, int bitnet, int tied, int64_t dim
     struct expect e[64];
     int n = expected_tensors(bitnet, tied, dim, hidden, kv, vocab, layers, e);
     CHECK(wf.n_tensors == n, "%d tensors, expected %d", wf.n_tensors, n);
-    int bad_values = 0;
+    int bad_values = 0, in_order = 1;
     for (int i = 0; i < n && i < wf.n_tensors; i++) {
-        const struct tensor *t = &wf.tensors[i];
+        const struct tensor *t = weight_file_find(&wf, e[i].name);
+        CHECK(t != NULL, "no tensor '%s'", e[i].name);
+        if (!t)
+            continue;
+        in_order &= t == &wf.tensors[i];
         enum dtype want_type = e[i].kind == LINEAR ? linear : e[i].kind == NORM ? DT_F32 : DT_F16;
-        CHECK(!strcmp(t->name, e[i].name), "tensor %d is '%s', expected '%s'", i, t->name, e[i].name);
         CHECK(t->type == want_type, "%s: %s, expected %s", t->name, dtype_name(t->type),
               dtype_name(want_type));
         CHECK(tensor_check_shape(&wf, t, e[i].ndim, e[i].shape) == 0, "%s", ryot_last_error());
@@ -189,8 +196,9 @@ static void check_model_file(const char *path, int bitnet, int tied, int64_t dim
         free(v);
     }
     CHECK(bad_values == 0, "%d values differ from the generation rule", bad_values);
+    CHECK(in_order == !shuffled, "tensors %s llama.cpp's order", in_order ? "in" : "not in");
     /* a squared-ReLU BitNet is bitnet.cpp's `bitnet-b1.58` (llama.cpp's `bitnet` runs SiLU) */
-    const char *arch = bitnet ? "bitnet-b1.58" : "llama";
+    arch = arch ? arch : bitnet ? "bitnet-b1.58" : "llama";
     char key[128];
     const struct weight_meta *m = weight_file_meta(&wf, "general.architecture");
     CHECK(m && m->kind == META_STRING && !strcmp(m->s, arch), "general.architecture");
@@ -204,6 +212,60 @@ static void check_model_file(const char *path, int bitnet, int tied, int64_t dim
     CHECK(meta_int(&wf, key, vocab), "%s", key);
     m = weight_file_meta(&wf, "tokenizer.ggml.tokens");
     CHECK(m && m->kind == META_STRING_ARRAY && m->n == vocab, "vocabulary of %lld", (long long)vocab);
+    weight_file_close(&wf);
+}
+
+/* Whether the data of tiny-bitnet file `path` lies in llama.cpp's order of
+ * its tensors (check_model_file checks the table's order). */
+static void check_data_order(const char *path, int shuffled)
+{
+    struct weight_file wf;
+    CHECK(weight_file_open(&wf, path) == 0, "%s", ryot_last_error());
+    struct expect e[64];
+    const int n = expected_tensors(1, 1, 256, 512, 128, 400, 2, e);
+    int ascending = 1;
+    for (int i = 1; i < n; i++) {
+        const struct tensor *a = weight_file_find(&wf, e[i - 1].name), *b = weight_file_find(&wf, e[i].name);
+        ascending &= a && b && b->data > a->data;
+    }
+    CHECK(ascending == !shuffled, "%s: data %s llama.cpp's order", path, ascending ? "in" : "not in");
+    weight_file_close(&wf);
+}
+
+/* --scales: each linear X.weight (canonical index i) has an F32 X.scale of
+ * shape {1} holding 2^(1 + i mod 3) right after it in the table, and its
+ * stored values are the rule's divided by that (the raw GGUF reader does
+ * not fold the scales in). */
+static void check_scale_tensors(const char *path, uint64_t seed)
+{
+    struct weight_file wf;
+    memset(&wf, 0, sizeof wf);
+    snprintf(wf.path, sizeof wf.path, "%s", path);
+    CHECK(gguf_open(&wf, path) == 0, "%s", ryot_last_error());
+    struct expect e[64];
+    const int n = expected_tensors(1, 1, 256, 512, 128, 400, 2, e);
+    int scales = 0, bad = 0, k = 0;
+    for (int i = 0; i < n && k < wf.n_tensors; i++, k++) {
+        const struct tensor *w = &wf.tensors[k];
+        CHECK(!strcmp(w->name, e[i].name), "tensor %d is '%s', expected '%s'", k, w->name, e[i].name);
+        if (e[i].kind != LINEAR)
+            continue;
+        const struct tensor *s = &wf.tensors[++k];
+        char name[80];
+        snprintf(name, sizeof name, "%.*s.scale", (int)(strlen(e[i].name) - strlen(".weight")), e[i].name);
+        const float split = (float)(2 << i % 3);
+        float v[2];
+        CHECK(!strcmp(s->name, name) && s->type == DT_F32 && s->ndim == 1 && s->shape[0] == 1
+                  && tensor_to_f32(s, 0, 1, v) == 0 && v[0] == split,
+              "'%s' after '%s' holds %g", s->name, w->name, v[0]);
+        scales++;
+        int code;
+        CHECK(tensor_to_f32(w, 0, 2, v) == 0, "%s", ryot_last_error());
+        for (int j = 0; j < 2; j++)
+            bad += v[j] != expected_value(LINEAR, seed, (uint64_t)i, (uint64_t)j, w->shape[1], &code) / split;
+    }
+    CHECK(scales == 14 && k == wf.n_tensors, "%d scale tensors among %d", scales, wf.n_tensors);
+    CHECK(bad == 0, "%d stored values are not the rule's over the split", bad);
     weight_file_close(&wf);
 }
 
@@ -227,20 +289,38 @@ static void test_bitnet(void)
     snprintf(args, sizeof args, "'%s' --seed 42 -o '%s'", desc, tmp_path("a.gguf"));
     CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
     long codes[3] = { 0 };
-    check_model_file(tmp_path("a.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ2_0, 42, codes);
+    check_model_file(tmp_path("a.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ2_0, 42, codes, NULL, 0);
     long total = codes[0] + codes[1] + codes[2];
     for (int c = 0; c < 3; c++)
         CHECK(total > 0 && fabs((double)codes[c] / (double)total - 1.0 / 3.0) < 0.01,
               "code %d in %ld of %ld weights", c - 1, codes[c], total);
     group_end();
 
-    group_begin("TQ1_0 and F16 hold the same ternary values");
+    group_begin("TQ1_0, I2_S and F16 hold the same ternary values");
     snprintf(args, sizeof args, "'%s' --seed 42 --type tq1_0 -o '%s'", desc, tmp_path("tq1.gguf"));
     CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
-    check_model_file(tmp_path("tq1.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ1_0, 42, NULL);
+    check_model_file(tmp_path("tq1.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ1_0, 42, NULL, NULL, 0);
     snprintf(args, sizeof args, "'%s' --seed 42 --type f16 -o '%s'", desc, tmp_path("f16.gguf"));
     CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
-    check_model_file(tmp_path("f16.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_F16, 42, NULL);
+    check_model_file(tmp_path("f16.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_F16, 42, NULL, NULL, 0);
+    snprintf(args, sizeof args, "'%s' --seed 42 --type i2_s -o '%s'", desc, tmp_path("i2s.gguf"));
+    CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
+    check_model_file(tmp_path("i2s.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_I2_S, 42, NULL, NULL, 0);
+    group_end();
+
+    group_begin("--arch, --scales, --shuffle: the same model");
+    snprintf(args, sizeof args, "'%s' --seed 42 --arch bitnet-25 -o '%s'", desc, tmp_path("b25.gguf"));
+    CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
+    check_model_file(tmp_path("b25.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ2_0, 42, NULL, "bitnet-25", 0);
+    snprintf(args, sizeof args, "'%s' --seed 42 --shuffle --type i2_s -o '%s'", desc, tmp_path("shuffled.gguf"));
+    CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
+    check_model_file(tmp_path("shuffled.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_I2_S, 42, NULL, NULL, 1);
+    check_data_order(tmp_path("shuffled.gguf"), 1);
+    check_data_order(tmp_path("a.gguf"), 0);
+    snprintf(args, sizeof args, "'%s' --seed 42 --scales -o '%s'", desc, tmp_path("scales.gguf"));
+    CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
+    check_model_file(tmp_path("scales.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ2_0, 42, NULL, NULL, 0);
+    check_scale_tensors(tmp_path("scales.gguf"), 42);
     group_end();
 
     group_begin("deterministic from the seed");
@@ -250,7 +330,7 @@ static void test_bitnet(void)
     snprintf(args, sizeof args, "'%s' --seed 43 -o '%s'", desc, tmp_path("c.gguf"));
     CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
     CHECK(!same_file(tmp_path("a.gguf"), tmp_path("c.gguf")), "seeds 42 and 43 gave the same file");
-    check_model_file(tmp_path("c.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ2_0, 43, NULL);
+    check_model_file(tmp_path("c.gguf"), 1, 1, 256, 512, 128, 400, 2, DT_TQ2_0, 43, NULL, NULL, 0);
     group_end();
 }
 
@@ -401,7 +481,7 @@ static void test_odd_llama(void)
     write_text(desc, llama_desc);
     snprintf(args, sizeof args, "'%s' --seed 5 --type f16 -o '%s'", desc, tmp_path("odd.gguf"));
     CHECK(run_mkmodel(args, err, sizeof err) == 0, "mkmodel failed: %s", err);
-    check_model_file(tmp_path("odd.gguf"), 0, 0, 64, 172, 32, 300, 1, DT_F16, 5, NULL);
+    check_model_file(tmp_path("odd.gguf"), 0, 0, 64, 172, 32, 300, 1, DT_F16, 5, NULL, NULL, 0);
     snprintf(args, sizeof args, "'%s' --seed 5 -o '%s'", desc, tmp_path("odd-tq2.gguf"));
     CHECK(run_mkmodel(args, err, sizeof err) != 0, "TQ2_0 with 64-element rows was accepted");
     CHECK(strstr(err, "blk.0.attn_q.weight") && strstr(err, "whole blocks of 256")
@@ -443,6 +523,18 @@ static void test_bad_input(void)
     CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "-o"), "no output: %s", err);
     snprintf(args, sizeof args, "'%s' --seed -3 -o x.gguf", tmp_path("odd-llama.lua"));
     CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "--seed"), "bad seed: %s", err);
+    snprintf(args, sizeof args, "'%s' --arch bitnet -o x.gguf", tmp_path("odd-llama.lua"));
+    CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "--arch bitnet") && strstr(err, "llama"),
+          "another architecture's name: %s", err);
+    snprintf(args, sizeof args, "'%s' --arch bitnet -o x.gguf", tmp_path("tiny-bitnet.lua"));
+    CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "--arch bitnet") && strstr(err, "bitnet-b1.58"),
+          "the name of the other activation: %s", err);
+    snprintf(args, sizeof args, "'%s' --scales -o x.gguf", tmp_path("odd-llama.lua"));
+    CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "--scales") && strstr(err, "llama"),
+          "scale tensors in a llama: %s", err);
+    snprintf(args, sizeof args, "'%s' --type i2_s -o '%s'", tmp_path("odd-llama.lua"), tmp_path("odd-i2s.gguf"));
+    CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "whole blocks of 128"), "I2_S rows of 64: %s", err);
+    CHECK(access(tmp_path("odd-i2s.gguf"), F_OK) != 0, "a failed run left a file behind");
     snprintf(args, sizeof args, "'%s' -o x.gguf", tmp_path("nonexistent.lua"));
     CHECK(run_mkmodel(args, err, sizeof err) != 0 && strstr(err, "nonexistent.lua"), "missing: %s", err);
     group_end();

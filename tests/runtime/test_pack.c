@@ -212,14 +212,15 @@ static void test_tensors(void)
     group_end();
 }
 
-/* pack_tensor reads ternary TQ1_0 / TQ2_0 weights as codes, without a
- * float pass, when the tensor is exactly ternary (else as floats), and
+/* pack_tensor reads ternary TQ1_0 / TQ2_0 / I2_S weights as codes, without
+ * a float pass, when the tensor is exactly ternary (else as floats), and
  * splits the work over threads: the bytes must be those pack_f32 gives for
  * the tensor's f32 values, on any thread count.  Rows of 300 cross block
- * boundaries; 37 rows leave a partial row group. */
+ * boundaries; 37 rows leave a partial row group.  I2_S has no block scales
+ * (its scale is the tensor's) and refuses a code 3. */
 static void test_stored_ternary(void)
 {
-    group_begin("pack_tensor from TQ1_0 / TQ2_0 = pack_f32");
+    group_begin("pack_tensor from TQ1_0 / TQ2_0 / I2_S = pack_f32");
     enum { ROWS = 37, COLS = 300, N = ROWS * COLS, BLOCKS = (N + 255) / 256 };
     static const char *const keys[] = {
         "lowbit family=mad enc=trit5 wtype=ternary rows=37 cols=300 rows_pad=48 cols_pad=300 rg=16 q=4 order=rq sb=0",
@@ -236,10 +237,14 @@ static void test_stored_ternary(void)
     struct sched *two = sched_create(2, false);
     struct arena store;
     CHECK(two && arena_init(&store, 1 << 20) == 0, "%s", ryot_last_error());
-    for (int type = 0; type < 2; type++) {
-        const enum dtype dt = type ? DT_TQ2_0 : DT_TQ1_0;
+    static const enum dtype types[] = { DT_TQ1_0, DT_TQ2_0, DT_I2_S };
+    for (size_t type = 0; type < sizeof types / sizeof types[0]; type++) {
+        const enum dtype dt = types[type];
         const size_t bb = dtype_block_bytes(dt), d_at = dt == DT_TQ2_0 ? 64 : 52;
+        const bool i2_s = dt == DT_I2_S;
         for (int c = 0; c < CASES; c++) {
+            if (i2_s && (c == NEGATIVE_BLOCK || c == ONLY_CODES_1_3 || c == OTHER_SCALE || c == NAN_SCALE))
+                continue;  /* block scales, or TQ2_0's code 3 */
             uint32_t rng = 12345;
             for (int i = 0; i < BLOCKS * 256; i++) {
                 rng = rng * 1103515245u + 12345u;
@@ -249,19 +254,32 @@ static void test_stored_ternary(void)
             for (int b = 0; c == ONLY_CODES_1_3 && dt == DT_TQ2_0 && b < BLOCKS; b++)
                 for (int i = 0; i < 64; i++)
                     blocks[b * bb + (size_t)i] |= 0x55;  /* code 0 -> 1, 2 -> 3 */
-            unsigned char *b3 = blocks + 3 * bb;  /* block 3 spans rows 2 and 3 */
+            unsigned char *b3 = blocks + 3 * bb;  /* block 3 spans rows 2 and 3 (TQ) or 1 (I2_S) */
             if (c == NEGATIVE_BLOCK)
                 b3[d_at + 1] ^= 0x80;
             if (c == CODE_3 && dt == DT_TQ2_0)
                 b3[0] |= 0x03;  /* element 0 of the block: code 3 is 2 * d */
+            if (c == CODE_3 && i2_s)
+                b3[5] |= 0x0c;  /* element 64 + 5 of the block: code 3 is no value */
             if (c == OTHER_SCALE)
                 b3[d_at] ^= 0x01;
             if (c == NAN_SCALE)
                 b3[d_at] = 0x00, b3[d_at + 1] = 0x7e;
+            const float tensor_scale = c == TENSOR_SCALE ? -0.5f : 1.0f;
             struct tensor t = { .type = dt, .ndim = 2, .shape = { ROWS, COLS }, .data = blocks,
-                                .nbytes = BLOCKS * bb, .scale = c == TENSOR_SCALE ? -0.5f : 1.0f };
+                                .nbytes = dtype_row_bytes(dt, N), .scale = i2_s ? 0.37f * tensor_scale : tensor_scale };
             snprintf(t.name, sizeof t.name, "w");
             struct weight_file wf = { .path = "mem.gguf", .tensors = &t, .n_tensors = 1 };
+            if (c == CODE_3 && i2_s) {
+                for (int threaded = 0; threaded < 2; threaded++) {
+                    struct packed_weights p;
+                    CHECK(pack_tensor(&p, &wf, &store, threaded ? two : NULL, "w", keys[threaded]) != 0
+                              && strstr(ryot_last_error(), "mem.gguf: tensor 'w'")
+                              && strstr(ryot_last_error(), "I2_S block 3 holds code 3"),
+                          "I2_S code 3, %d threads: '%s'", threaded + 1, ryot_last_error());
+                }
+                continue;
+            }
             CHECK(tensor_to_f32(&t, 0, N, f) == 0, "%s", ryot_last_error());
             for (int k = 0; k < 2; k++) {
                 struct pack_layout l;
@@ -281,6 +299,12 @@ static void test_stored_ternary(void)
                     if (rc != 0 && want_rc != 0)
                         CHECK(strstr(ryot_last_error(), want_error) && strstr(ryot_last_error(), "'w'"),
                               "error '%s', want it to name 'w' and say '%s'", ryot_last_error(), want_error);
+                    if (rc == 0 && c == EXACT) {
+                        float s;
+                        memcpy(&s, p.data + l.scale_offset, sizeof s);
+                        CHECK(s == (i2_s ? 0.37f : f16_to_f32(f32_to_f16(0.37f))), "%s: scale %.9g kept exactly",
+                              dtype_name(dt), s);
+                    }
                 }
                 free(want);
             }

@@ -214,6 +214,52 @@ static void test_tq1_0_layout(void)
     group_end();
 }
 
+/* I2_S (bitnet.cpp): blocks of 128 in 32 bytes, byte j holding element j
+ * in bits 7:6, 32 + j in bits 5:4, 64 + j in 3:2 and 96 + j in 1:0; code
+ * q means q - 1 (times the tensor's scale, which tensor_to_f32 applies);
+ * code 3 means nothing and is refused. */
+static void put_i2_s(unsigned char *blk, const int *code)
+{
+    memset(blk, 0, 32);
+    for (int j = 0; j < 32; j++)
+        for (int q = 0; q < 4; q++)
+            blk[j] |= (unsigned char)(code[32 * q + j] << (6 - 2 * q));
+}
+
+static void test_i2_s_layout(void)
+{
+    group_begin("I2_S hand-built blocks");
+    unsigned char blk[2][32];
+    int code[2][128];
+    float want[256], got[256];
+    for (int b = 0; b < 2; b++) {
+        for (int k = 0; k < 128; k++) {
+            code[b][k] = (k * 5 + k / 3 + b) % 3;
+            want[128 * b + k] = (float)(code[b][k] - 1);
+        }
+        put_i2_s(blk[b], code[b]);
+    }
+    CHECK(dequantize_row(DT_I2_S, blk, got, 256) == 0, "%s", ryot_last_error());
+    CHECK(mismatches("I2_S", got, want, 256) == 0, "I2_S values differ");
+    uint8_t codes[256], present[2];
+    float d[2];
+    CHECK(ternary_codes(DT_I2_S, blk, 2, codes, d, present) == 0, "%s", ryot_last_error());
+    int bad = 0;
+    for (int i = 0; i < 256; i++)
+        bad += codes[i] != code[i / 128][i % 128];
+    CHECK(bad == 0 && d[0] == 1.0f && d[1] == 1.0f && present[0] == 0x7 && present[1] == 0x7,
+          "I2_S codes: %d differ, scales %g %g, present %#x %#x", bad, d[0], d[1], present[0], present[1]);
+    code[1][77] = 3;
+    put_i2_s(blk[1], code[1]);
+    CHECK(dequantize_row(DT_I2_S, blk, got, 256) == -1 && strstr(ryot_last_error(), "code 3"),
+          "code 3 accepted: '%s'", ryot_last_error());
+    CHECK(ternary_codes(DT_I2_S, blk, 2, codes, d, present) == 0 && codes[128 + 77] == 3 && present[1] == 0xf,
+          "ternary_codes reports code 3: present %#x", present[1]);
+    CHECK(dequantize_row(DT_I2_S, blk, got, 64) == -1 && strstr(ryot_last_error(), "blocks of 128"),
+          "half a block: '%s'", ryot_last_error());
+    group_end();
+}
+
 /* ternary_codes: the stored code of every element, built here from the
  * layouts above, each block's scale, and which codes occur in a block.
  * Block 0 of each format holds every code it can, block 1 only some. */
@@ -269,14 +315,14 @@ static void test_ternary_codes(void)
  * formats must give them back exactly, in several blocks. */
 static void test_ternary_round_trip(void)
 {
-    group_begin("TQ1_0 / TQ2_0 quantize round trip");
-    enum { N = 4 * 256 };
+    group_begin("TQ1_0 / TQ2_0 / I2_S quantize round trip");
+    enum { N = 4 * 256, TYPES = 3 };
     static float x[N], y[N];
     static unsigned char buf[4 * 66];
-    const enum dtype types[2] = { DT_TQ1_0, DT_TQ2_0 };
+    const enum dtype types[TYPES] = { DT_TQ1_0, DT_TQ2_0, DT_I2_S };
     const float scales[3] = { 1.0f, 0.0302734375f, 3.5f };
     uint64_t rng = 0x9e3779b97f4a7c15ull;
-    for (int ti = 0; ti < 2; ti++)
+    for (int ti = 0; ti < TYPES; ti++)
         for (int si = 0; si < 3; si++) {
             for (int i = 0; i < N; i++) {
                 rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -286,15 +332,19 @@ static void test_ternary_round_trip(void)
             x[256 + 7] = -scales[si];
             x[512] = scales[si];
             x[768 + 255] = scales[si];
+            x[128] = x[384] = x[640] = x[896] = scales[si];  /* and each I2_S block's */
             CHECK(quantize_row(types[ti], x, buf, N) == 0, "%s", ryot_last_error());
             CHECK(dequantize_row(types[ti], buf, y, N) == 0, "%s", ryot_last_error());
+            if (types[ti] == DT_I2_S)  /* its scale is the tensor's, applied by tensor_to_f32 */
+                for (int i = 0; i < N; i++)
+                    y[i] *= scales[si];
             CHECK(mismatches(dtype_name(types[ti]), y, x, N) == 0, "%s scale %g not exact",
                   dtype_name(types[ti]), scales[si]);
         }
     /* An all-zero block (scale 0) stays zero. */
     for (int i = 0; i < 256; i++)
         x[i] = 0.0f;
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < TYPES; ti++) {
         CHECK(quantize_row(types[ti], x, buf, 256) == 0, "%s", ryot_last_error());
         CHECK(dequantize_row(types[ti], buf, y, 256) == 0, "%s", ryot_last_error());
         CHECK(mismatches("zero block", y, x, 256) == 0, "%s zero block", dtype_name(types[ti]));
@@ -378,6 +428,7 @@ int main(void)
     test_q6_k();
     test_tq2_0_layout();
     test_tq1_0_layout();
+    test_i2_s_layout();
     test_ternary_codes();
     test_ternary_round_trip();
     test_q8_0_round_trip();

@@ -626,6 +626,7 @@ static void test_malloc_count_counts(void)
           after.realloc - before.realloc == 1 && after.aligned - before.aligned == 1 &&
           after.free - before.free == 3, "per-function counts");
     CHECK(malloc_counts_between(before, after) == 7, "total %ld", malloc_counts_between(before, after));
+    CHECK(after.bytes - before.bytes == 32 + 32 + 64 + 64, "%lld bytes asked for", after.bytes - before.bytes);
     group_end();
 }
 

@@ -60,7 +60,7 @@ static void test_dtype_tables(void)
         {DT_F32, "F32", 1, 4},       {DT_F16, "F16", 1, 2},       {DT_BF16, "BF16", 1, 2},
         {DT_Q8_0, "Q8_0", 32, 34},   {DT_Q4_0, "Q4_0", 32, 18},   {DT_Q4_K, "Q4_K", 256, 144},
         {DT_Q6_K, "Q6_K", 256, 210}, {DT_TQ1_0, "TQ1_0", 256, 54}, {DT_TQ2_0, "TQ2_0", 256, 66},
-        {DT_I8, "I8", 1, 1},
+        {DT_I8, "I8", 1, 1},         {DT_I2_S, "I2_S", 128, 32},
     };
     CHECK(sizeof want / sizeof want[0] == DT_COUNT, "every dtype listed");
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -71,6 +71,8 @@ static void test_dtype_tables(void)
               "row bytes of %s", want[i].name);
     }
     CHECK(dtype_row_bytes(DT_Q4_K, 300) == 2 * 144, "partial block rounds up");
+    CHECK(dtype_tensor_bytes(DT_I2_S, 2560 * 640) == 2560 * 640 / 4 + 32, "I2_S: codes, then a 32-byte trailer");
+    CHECK(dtype_tensor_bytes(DT_TQ2_0, 512) == 132 && dtype_tensor_bytes(DT_F32, 3) == 12, "no trailer otherwise");
     CHECK(dtype_row_bytes(DT_F16, 0) == 0, "empty row");
     CHECK(strcmp(dtype_name(DT_COUNT), "invalid") == 0, "out-of-range dtype name");
     CHECK(dtype_block_elems(DT_COUNT) == 0 && dtype_block_bytes(DT_COUNT) == 0,
@@ -430,6 +432,12 @@ static void test_bad_files(void)
     char msg[256];
     expect_open_error(tmp_path("missing.bin"), "No such file", "missing file");
     expect_open_error(tmp_dir, "directory", "directory");
+    /* A FIFO without a writer would block open() for ever; the alarm turns
+     * such a hang into a failure. */
+    CHECK(mkfifo(tmp_path("fifo"), 0600) == 0, "mkfifo");
+    alarm(10);
+    expect_open_error(tmp_path("fifo"), "not a regular file", "FIFO");
+    alarm(0);
     write_file(tmp_path("empty.bin"), "", 0);
     expect_open_error(tmp_path("empty.bin"), "empty", "empty file");
     write_file(tmp_path("tiny.bin"), orig, 10);
