@@ -10,7 +10,7 @@ local model_mod = require("model")
 local runtime = {
   "error", "arena", "sched", "cpu", "weights", "llama2c", "gguf", "gguf_vocab", "quant",
   "tokenizer", "tokenizer_spm", "tokenizer_bpe", "pretokenize", "unicode", "sampler", "bind", "pack",
-  "bandwidth", "gguf_write", "file", "perplexity", "chat",
+  "bandwidth", "gguf_write", "file", "perplexity", "chat", "options",
 }
 
 -- Runtime tests (tests/runtime/NAME.c): sanitizer flavour, arguments, extra
@@ -252,6 +252,8 @@ for _, isa in ipairs(runnable) do
   emit("build %s: link %s.o %s/forward.o %s/kernels.o build/rt/libryot.a", exe, exe, dir, dir)
   test_edge("same-logits-bitnet-tiny-" .. isa, exe .. " " .. files, exe .. " " .. files)
 end
+test_edge("chat", "tests/chat.sh build/bitnet-tiny/bitnet-tiny build/stories260k/stories260k build/tools/mkmodel $data",
+  "build/bitnet-tiny/bitnet-tiny build/stories260k/stories260k build/tools/mkmodel tests/chat.sh")
 test_edge("bad-model-bitnet", "tests/bad_model_bitnet.sh build/bitnet-tiny/bitnet-tiny build/tools/mkmodel $data",
   "build/bitnet-tiny/bitnet-tiny build/tools/mkmodel tests/bad_model_bitnet.sh tests/gguf_tensor.lua")
 

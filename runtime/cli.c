@@ -3,10 +3,13 @@
  *
  *   NAME -m WEIGHTS [-z TOKENIZER] -p PROMPT -n STEPS -t THREADS
  *        --temp T --top-p P --top-k K --seed S | --info | --help
+ *   NAME --chat [--system TEXT] [--chat-format NAME]
+ *        answers the user's turns read from stdin
  *   NAME --bench [-p PROMPT -n STEPS | --prompt-tokens N --gen-tokens M]
  *        prints one JSON object of speed figures instead of text
  *   NAME --perplexity FILE [-c CTX] [--ppl-stride S]
- *        scores a text file as llama.cpp's perplexity tool does (JSON) */
+ *        scores a text file as llama.cpp's perplexity tool does (JSON)
+ * (runtime/options.h parses the flags). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -17,14 +20,17 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "bandwidth.h"
+#include "chat.h"
 #include "cpu.h"
 #include "error.h"
 #include "f16.h"
 #include "file.h"
 #include "model.h"
+#include "options.h"
 #include "perplexity.h"
 #include "sampler.h"
 #include "sched.h"
@@ -35,130 +41,11 @@
 #define RYOT_DATA_DIR "data"
 #endif
 
-struct options {
-    const char *weights, *tokenizer, *prompt;
-    int steps, threads, top_k;
-    float temperature, top_p;
-    unsigned long long seed;
-    bool info, bench;
-    int prompt_tokens;  /* --bench with synthetic tokens instead of -p */
-    const char *perplexity;  /* text file to score */
-    int ppl_ctx, ppl_stride;
-};
-
 /* The data folder: $RYOT_DATA, else the one ./configure chose. */
 static const char *data_dir(void)
 {
     const char *env = getenv("RYOT_DATA");
     return env && *env ? env : RYOT_DATA_DIR;
-}
-
-static void usage(FILE *f, const char *prog)
-{
-    const struct model_info *mi = model_info();
-    fprintf(f,
-            "usage: %s [options]\n"
-            "  -m FILE       weights: llama2.c checkpoint or GGUF (default: %s/%s; RYOT_DATA sets the folder)\n"
-            "  -z FILE       tokenizer.bin (default: %s%s%s)\n"
-            "  -p TEXT       prompt (default: \"\")\n"
-            "  -n N          tokens to generate (default: 256, at most the context of %d)\n"
-            "  -t N          threads (default: number of CPUs)\n"
-            "  --temp T      temperature, 0 = greedy (default: 0.8)\n"
-            "  --top-p P     nucleus sampling threshold in (0, 1] (default: 0.9)\n"
-            "  --top-k K     keep the K most likely tokens, 0 = off (default: 0)\n"
-            "  --seed S      random seed (default: time)\n"
-            "  --info        print the model, ISA and kernel parameters, then exit\n"
-            "  --bench       print speed figures as JSON instead of text (greedy, never stops early)\n"
-            "  --prompt-tokens N, --gen-tokens M\n"
-            "                with --bench: N synthetic prompt tokens (no tokenizer needed), M generated\n"
-            "  --perplexity FILE\n"
-            "                perplexity of a text file, as llama.cpp's perplexity tool computes it (JSON)\n"
-            "  -c N          with --perplexity: tokens per chunk (default: 512, at most the context)\n"
-            "  --ppl-stride S\n"
-            "                with --perplexity: a chunk every S tokens, scoring its last S (default: 0, chunks)\n"
-            "  -h, --help    this text\n",
-            prog, data_dir(), mi->default_weights,
-            mi->default_tokenizer[0] ? data_dir() : "the vocabulary inside a GGUF file",
-            mi->default_tokenizer[0] ? "/" : "", mi->default_tokenizer, mi->seq_len);
-}
-
-static long parse_int(const char *flag, const char *s, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    const long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        ryot_die("%s expects an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
-    return v;
-}
-
-static float parse_float(const char *flag, const char *s, float lo, float hi)
-{
-    char *end;
-    errno = 0;
-    const float v = strtof(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        ryot_die("%s expects a number in [%g, %g], got '%s'", flag, lo, hi, s);
-    return v;
-}
-
-static void parse(int argc, char **argv, struct options *o)
-{
-    *o = (struct options){ .prompt = "", .steps = 256, .threads = cpu_count(), .temperature = 0.8f,
-                           .top_p = 0.9f, .seed = (unsigned long long)time(NULL) };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout, argv[0]);
-            exit(0);
-        }
-        if (!strcmp(a, "--info") || !strcmp(a, "--bench")) {
-            *(a[2] == 'i' ? &o->info : &o->bench) = true;
-            continue;
-        }
-        if (a[0] != '-')
-            ryot_die("unexpected argument '%s' (see --help)", a);
-        static const char *const with_value[] = { "-m", "-z", "-p", "-n", "-t", "--temp", "--top-p", "--top-k",
-                                                  "--seed", "--prompt-tokens", "--gen-tokens", "--perplexity",
-                                                  "-c", "--ppl-stride" };
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known |= !strcmp(a, with_value[k]);
-        if (!known)
-            ryot_die("unknown option '%s' (see --help)", a);
-        if (i + 1 >= argc)
-            ryot_die("option '%s' needs a value", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "-m")) o->weights = v;
-        else if (!strcmp(a, "-z")) o->tokenizer = v;
-        else if (!strcmp(a, "-p")) o->prompt = v;
-        else if (!strcmp(a, "-n") || !strcmp(a, "--gen-tokens")) o->steps = (int)parse_int(a, v, 0, INT_MAX);
-        else if (!strcmp(a, "--prompt-tokens")) o->prompt_tokens = (int)parse_int(a, v, 1, INT_MAX);
-        else if (!strcmp(a, "-t")) o->threads = (int)parse_int(a, v, 1, INT_MAX);
-        else if (!strcmp(a, "--temp")) o->temperature = parse_float(a, v, 0.0f, 100.0f);
-        else if (!strcmp(a, "--top-p")) o->top_p = parse_float(a, v, 1e-6f, 1.0f);
-        else if (!strcmp(a, "--top-k")) o->top_k = (int)parse_int(a, v, 0, INT_MAX);
-        else if (!strcmp(a, "--perplexity")) o->perplexity = v;
-        else if (!strcmp(a, "-c")) o->ppl_ctx = (int)parse_int(a, v, 4, model_info()->seq_len);
-        else if (!strcmp(a, "--ppl-stride")) o->ppl_stride = (int)parse_int(a, v, 1, model_info()->seq_len - 1);
-        else o->seed = (unsigned long long)parse_int(a, v, 0, LONG_MAX);
-    }
-    if (o->prompt_tokens && !o->bench)
-        ryot_die("--prompt-tokens goes with --bench");
-    if ((o->ppl_ctx || o->ppl_stride) && !o->perplexity)
-        ryot_die("-c and --ppl-stride go with --perplexity");
-    if (o->perplexity && o->bench)
-        ryot_die("--perplexity and --bench are separate runs");
-    if (!o->ppl_ctx)
-        o->ppl_ctx = model_info()->seq_len < 512 ? model_info()->seq_len : 512;
-    if (o->bench)
-        o->temperature = 0;  /* greedy: figures must not depend on the seed */
-    /* more threads than CPUs only take turns: each parallel loop waits for the slowest */
-    if (o->threads > cpu_count()) {
-        fprintf(stderr, "%s: warning: -t %d is more than the %d CPU%s this process may use; using %d\n", argv[0],
-                o->threads, cpu_count(), cpu_count() > 1 ? "s" : "", cpu_count());
-        o->threads = cpu_count();
-    }
 }
 
 static void print_info(void)
@@ -247,7 +134,7 @@ static void setup(struct session *ss, struct options *o)
     char weights_buf[4096], tok_buf[4096];
     if (!o->weights)
         o->weights = default_file(mi->default_weights, "weights", weights_buf, sizeof weights_buf);
-    const bool need_tok = !(o->bench && o->prompt_tokens);
+    const bool need_tok = !o->prompt_tokens;
     if (need_tok && !o->tokenizer && mi->default_tokenizer[0])
         o->tokenizer = default_file(mi->default_tokenizer, "tokenizer", tok_buf, sizeof tok_buf);
 
@@ -276,7 +163,9 @@ static void setup(struct session *ss, struct options *o)
     ss->token_s = malloc(sizeof(double) * ((size_t)mi->seq_len + 1));
     if (!ss->tokens || !ss->token_s)
         ryot_die("out of memory");
-    if (o->prompt_tokens) {
+    if (o->mode == RUN_CHAT) {
+        ss->n_prompt = 0;  /* chat encodes its turns as they come */
+    } else if (o->prompt_tokens) {
         if (o->prompt_tokens >= mi->seq_len)
             ryot_die("--prompt-tokens %d does not fit the context of %d tokens", o->prompt_tokens, mi->seq_len);
         ss->n_prompt = o->prompt_tokens;
@@ -293,7 +182,7 @@ static void setup(struct session *ss, struct options *o)
             ryot_die("the prompt is %d tokens but the context holds %d (with room for at least one more)",
                      ss->n_prompt, mi->seq_len);
     }
-    if (o->steps > mi->seq_len - ss->n_prompt && !o->perplexity)
+    if (o->steps > mi->seq_len - ss->n_prompt && (o->mode == RUN_TEXT || o->mode == RUN_BENCH))
         ryot_die("prompt (%d tokens) + -n %d exceeds the context of %d tokens; use -n %d or less", ss->n_prompt,
                  o->steps, mi->seq_len, mi->seq_len - ss->n_prompt);
 
@@ -356,6 +245,21 @@ static void print_piece(const struct session *ss, int prev, int next)
     fwrite(piece, 1, len, stdout);
 }
 
+/* --verbose-prompt: tokens[0..n) as id:'piece' on one line of stderr. */
+static void show_tokens(const struct session *ss, const char *what, const int *tokens, int n, int prev)
+{
+    fprintf(stderr, "%s (%d tokens):", what, n);
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        const char *piece = tokenizer_decode(&ss->tok, i ? tokens[i - 1] : prev, tokens[i], &len);
+        fprintf(stderr, " %d:'", tokens[i]);
+        for (size_t k = 0; k < len; k++)  /* control characters escaped: one line */
+            fprintf(stderr, (unsigned char)piece[k] < 0x20 ? "\\x%02x" : "%c", (unsigned char)piece[k]);
+        fputc('\'', stderr);
+    }
+    fputc('\n', stderr);
+}
+
 static void print_token(struct session *ss, int prev, int next)
 {
     print_piece(ss, prev, next);
@@ -370,6 +274,8 @@ static int compare_double(const void *a, const void *b)
 
 static void run_text(struct session *ss, const struct options *o)
 {
+    if (o->verbose_prompt)
+        show_tokens(ss, "prompt", ss->tokens, ss->n_prompt, ss->tok.bos);
     /* the prompt as text, then the generated tokens as they come; the first
      * piece decodes as after BOS, whether or not the prompt starts with it */
     for (int i = 0; i < ss->n_prompt; i++)
@@ -429,24 +335,162 @@ static void run_perplexity(struct session *ss, const struct options *o)
            r.chunks, r.scored, r.ppl, r.ppl_err, seconds);
 }
 
+/* The chat format: --chat-format, else the one the GGUF's template is
+ * written for; a clear error otherwise. */
+static const struct chat_format *chat_format_of(const struct session *ss, const struct options *o)
+{
+    const struct chat_format *f;
+    if (o->chat_format) {
+        if (!(f = chat_format_named(o->chat_format)))
+            ryot_die("--chat-format: unknown format '%s' (known: %s)", o->chat_format, chat_format_names());
+        return f;
+    }
+    for (int i = 0; i < ss->wf.n_meta; i++)
+        if (!strcmp(ss->wf.meta[i].key, "tokenizer.chat_template") && ss->wf.meta[i].kind == META_STRING) {
+            if (!(f = chat_format_detect(ss->wf.meta[i].s)))
+                ryot_die("%s: tokenizer.chat_template is none of the formats ryot knows: choose one with "
+                         "--chat-format (%s)", ss->wf.path, chat_format_names());
+            return f;
+        }
+    ryot_die("%s has no tokenizer.chat_template: choose a chat format with --chat-format (%s)", ss->wf.path,
+             chat_format_names());
+}
+
+/* A turn's tokens (malloc'd, *n of them): `first` (a stop token, or -1),
+ * then its parts, the format's text with its special tokens and the
+ * messages as plain text.  Never more tokens than bytes + BOS a part. */
+static int *encode_turn(const struct session *ss, int first, const struct chat_part *parts, int n_parts, bool bos,
+                        int *n)
+{
+    size_t room = 1;
+    for (int i = 0; i < n_parts; i++)
+        room += (size_t)parts[i].len + 1;
+    int *tokens = malloc(sizeof(int) * room);
+    if (!tokens)
+        ryot_die("out of memory");
+    *n = 0;
+    if (first >= 0)
+        tokens[(*n)++] = first;
+    for (int i = 0; i < n_parts; i++) {
+        char *text = strndup(parts[i].text, (size_t)parts[i].len);
+        if (!text)
+            ryot_die("out of memory");
+        const unsigned flags = (bos && i == 0 ? TOKENIZE_BOS : 0) | (parts[i].content ? 0 : TOKENIZE_SPECIAL);
+        const int got = tokenizer_encode(&ss->tok, text, flags, tokens + *n, (int)(room - (size_t)*n));
+        free(text);
+        if (got < 0)
+            ryot_die("%s: %s", parts[i].content ? "your message" : "the chat format", ryot_last_error());
+        *n += got;
+    }
+    return tokens;
+}
+
+/* Chat: each line of stdin is a user turn; the reply is generated after the
+ * format's assistant prefix until a stop token (the model's EOS or EOT, or
+ * the one the format's turns end with), or -n tokens.  One KV cache holds
+ * the whole conversation: a turn feeds only its own tokens, after the stop
+ * token that ended the previous reply. */
+static void run_chat(struct session *ss, const struct options *o)
+{
+    const struct chat_format *f = chat_format_of(ss, o);
+    char end_text[64];
+    const int end = tokenizer_token_id(&ss->tok, chat_end_token(f, end_text, sizeof end_text));
+    const int stops[] = { ss->tok.eos, ss->tok.eot, end };
+    const int vocab = ss->mi->vocab_size, seq_len = ss->mi->seq_len;
+    const bool prompt = isatty(STDIN_FILENO);
+    char *line = NULL;
+    size_t line_cap = 0;
+    int pos = 0, stop = -1, turns = 0, prompt_tokens = 0, generated = 0;
+    double t_prefill = 0, t_decode = 0;
+    if (prompt)
+        fprintf(stderr, "%s: chat (%s format); a line is a turn, end with Ctrl-D\n", ss->mi->name, f->name);
+    for (;;) {
+        if (prompt)
+            fputs("> ", stderr);
+        const ssize_t len = getline(&line, &line_cap, stdin);
+        if (len < 0)
+            break;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        struct chat_part parts[CHAT_MAX_PARTS];
+        const int n_parts = chat_turn_parts(f, turns == 0, o->system, line, stop >= 0, parts);
+        /* after the stop token that ended the last reply, which is not in the cache yet */
+        int n;
+        int *tokens = encode_turn(ss, stop, parts, n_parts, turns == 0 && ss->tok.add_bos && ss->tok.bos >= 0, &n);
+        if (o->verbose_prompt)
+            show_tokens(ss, "turn", tokens, n, ss->tok.bos);
+        if (pos + n >= seq_len)
+            ryot_die("the conversation has filled the context of %d tokens (this turn needs %d more): start a new "
+                     "chat", seq_len, pos + n - seq_len + 1);
+        double t0 = now_s();
+        const float *logits = checked_logits(model_forward(ss->model, tokens, n, pos), vocab, pos + n - 1);
+        t_prefill += now_s() - t0;
+        prompt_tokens += n;
+        pos += n;
+        turns++;
+        int prev = tokens[n - 1], reply = 0;
+        free(tokens);
+        stop = -1;
+        t0 = now_s();
+        while (o->steps < 0 || reply < o->steps) {
+            const int next = sampler_sample(&ss->sampler, (float *)logits);
+            for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++)
+                if (next >= 0 && next == stops[k])
+                    stop = next;
+            if (stop >= 0)
+                break;
+            print_token(ss, prev, next);
+            if (pos == seq_len)
+                ryot_die("the conversation has filled the context of %d tokens: start a new chat", seq_len);
+            logits = checked_logits(model_forward(ss->model, &next, 1, pos), vocab, pos);
+            pos++;
+            reply++;
+            prev = next;
+        }
+        t_decode += now_s() - t0;
+        generated += reply;
+        fputc('\n', stdout);
+        flush_stdout();
+    }
+    free(line);
+    fprintf(stderr, "%s: %s, %d threads: %d turns, prompts %d tokens at %.1f tok/s, replies %d tokens at %.1f tok/s\n",
+            ss->mi->name, ss->mi->isa, o->threads, turns, prompt_tokens, t_prefill > 0 ? prompt_tokens / t_prefill : 0,
+            generated, t_decode > 0 ? generated / t_decode : 0);
+}
+
 int main(int argc, char **argv)
 {
     ryot_set_program_name(argv[0]);
+    const struct model_info *mi = model_info();
     struct options o;
-    parse(argc, argv, &o);
-    if (o.info) {
-        print_info();
+    if (options_parse(argc, argv, mi->seq_len, cpu_count(), &o) != 0)
+        ryot_die("%s", ryot_last_error());
+    if (o.mode == RUN_HELP || o.mode == RUN_INFO) {
+        if (o.mode == RUN_HELP) {
+            char weights[1024], tokenizer[1024];
+            snprintf(weights, sizeof weights, "%s/%s; RYOT_DATA sets the folder", data_dir(), mi->default_weights);
+            snprintf(tokenizer, sizeof tokenizer, "%s%s%s",
+                     mi->default_tokenizer[0] ? data_dir() : "the vocabulary inside a GGUF file",
+                     mi->default_tokenizer[0] ? "/" : "", mi->default_tokenizer);
+            options_usage(stdout, argv[0], weights, tokenizer, mi->seq_len);
+        } else {
+            print_info();
+        }
         flush_stdout();
         return 0;
     }
+    if (o.threads_asked)
+        fprintf(stderr, "%s: warning: -t %d is more than the %d CPU%s this process may use; using %d\n", argv[0],
+                o.threads_asked, o.threads, o.threads > 1 ? "s" : "", o.threads);
     struct session ss = { 0 };
     setup(&ss, &o);
-    if (o.bench)
-        run_bench(&ss, &o);
-    else if (o.perplexity)
-        run_perplexity(&ss, &o);
-    else
-        run_text(&ss, &o);
+    switch (o.mode) {
+    case RUN_BENCH: run_bench(&ss, &o); break;
+    case RUN_PERPLEXITY: run_perplexity(&ss, &o); break;
+    case RUN_CHAT: run_chat(&ss, &o); break;
+    default: run_text(&ss, &o); break;
+    }
     flush_stdout();
     teardown(&ss);
     return 0;

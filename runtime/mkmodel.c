@@ -27,8 +27,9 @@
  *                     near-normal with standard deviation 0.02, F16
  * The vocabulary is fixed and does not depend on the seed: SentencePiece
  * (see vocab_piece) or, with --vocab bpe, byte-level BPE (see bpe_piece):
- * from 128256 tokens on with Llama 3's special tokens at their ids and no
- * tokenizer.ggml.pre, as the official BitNet b1.58 2B4T file.
+ * from 128256 tokens on with Llama 3's special tokens at their ids, no
+ * tokenizer.ggml.pre and a chat template of BitNet 2B4T's format, as the
+ * official BitNet b1.58 2B4T file.
  *
  * Variants of one model (the same values, so the same logits):
  *   --arch NAME   general.architecture NAME and NAME.* keys: another of the
@@ -476,7 +477,12 @@ static void put_bpe_vocabulary(struct gguf_writer *w, int n)
         snprintf(merge, sizeof merge, "%.*s %c", (int)len - 1, piece, piece[len - 1]);
         gguf_put_str(w, merge);
     }
-    /* no tokenizer.ggml.pre, as in the official BitNet b1.58 2B4T file */
+    /* no tokenizer.ggml.pre, as in the official BitNet b1.58 2B4T file, and
+     * a chat template of its format: "Role: content<|eot_id|>" per message */
+    gguf_put_kv_str(w, "tokenizer.chat_template",
+                    "{% for message in messages %}{% if loop.first %}{{ bos_token }}{% endif %}"
+                    "{{ message['role'] | capitalize + ': ' + message['content'] + '<|eot_id|>' }}{% endfor %}"
+                    "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}");
     gguf_put_kv_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)named_special_id(n, 0));
     gguf_put_kv_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)named_special_id(n, 1));
     gguf_put_kv_u32(w, "tokenizer.ggml.eot_token_id", (uint32_t)named_special_id(n, 4));

@@ -659,28 +659,40 @@ static int run(struct ref *ref, const struct weight_file *wf, int threads, int *
     count(ok, passed, failed);
 
     /* prefill in one call (across the prefill chunk), then every position's
-     * cached rows and the last logits, teacher-forced */
-    ref_reset(ref, REAL);
+     * cached rows and the last logits, teacher-forced; and a prefill that
+     * continues a cache, as each chat turn does */
     float *last = malloc(sizeof(float) * mi->vocab_size);
-    memcpy(last, model_forward(m, prompt, PREFILL, 0), sizeof(float) * mi->vocab_size);
-    first_bad = -1, reruns = 0, worst[0] = worst[1] = 0;
-    for (int pos = 0; pos < PREFILL; pos++) {
-        bool rounding;
-        if (check_position(ref, m, prompt[pos], pos, pos == PREFILL - 1 ? last : NULL, k, v, &rounding, err) != 0
-            && first_bad < 0)
-            first_bad = pos;
-        reruns += rounding;
-        if (!rounding)
-            worst[0] = worse(worst[0], err[0]), worst[1] = worse(worst[1], err[1]);
+    static const struct { int first, total; const char *what; } prefills[] = {
+        { PREFILL, PREFILL, "prefill of %d tokens in one call" },
+        { PREFILL / 2, PREFILL + 1, "prefill of %d tokens as two calls, the second continuing the cache" },
+    };
+    for (size_t p = 0; p < sizeof prefills / sizeof prefills[0]; p++) {
+        const int first = prefills[p].first, total = prefills[p].total;
+        ref_reset(ref, REAL);
+        const float *got = model_forward(m, prompt, first, 0);
+        if (total > first)
+            got = model_forward(m, prompt + first, total - first, first);
+        memcpy(last, got, sizeof(float) * mi->vocab_size);
+        first_bad = -1, reruns = 0, worst[0] = worst[1] = 0;
+        for (int pos = 0; pos < total; pos++) {
+            bool rounding;
+            if (check_position(ref, m, prompt[pos], pos, pos == total - 1 ? last : NULL, k, v, &rounding, err) != 0
+                && first_bad < 0)
+                first_bad = pos;
+            reruns += rounding;
+            if (!rounding)
+                worst[0] = worse(worst[0], err[0]), worst[1] = worse(worst[1], err[1]);
+        }
+        ok = first_bad < 0 && reruns <= total / 10;
+        char what[128];
+        snprintf(what, sizeof what, prefills[p].what, total);
+        printf("%s %d threads: %s: every cached row within rounding and the last logits within %g (%d positions "
+               "after a near-tie rounding taken the other way); elsewhere max logit difference %.3g, cached rows "
+               "%.3g of rounding\n", ok ? "ok  " : "FAIL", threads, what, tight, reruns, worst[0], worst[1]);
+        if (first_bad >= 0)
+            printf("     first disagreement at position %d\n", first_bad);
+        count(ok, passed, failed);
     }
-    ok = first_bad < 0 && reruns <= PREFILL / 10;
-    printf("%s %d threads: prefill of %d tokens in one call: every cached row within rounding and the last logits "
-           "within %g (%d positions after a near-tie rounding taken the other way); elsewhere max logit difference "
-           "%.3g, cached rows %.3g of rounding\n", ok ? "ok  " : "FAIL", threads, PREFILL, tight, reruns, worst[0],
-           worst[1]);
-    if (first_bad >= 0)
-        printf("     first disagreement at position %d\n", first_bad);
-    count(ok, passed, failed);
 
     free(last);
     free(k);

@@ -23,6 +23,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "../../runtime/chat.h"
 #include "../../runtime/error.h"
 #include "../../runtime/f16.h"
 #include "../../runtime/importers.h"
@@ -462,6 +463,9 @@ static void test_bpe_vocabulary(void)
                   && !strcmp(tokens->strs[128008], "<|reserved_special_token_4|>")
                   && !strcmp(tokens->strs[128255], "<|reserved_special_token_250|>"),
               "special tokens at Llama 3's ids");
+        const struct weight_meta *tmpl = weight_file_meta(&wf, "tokenizer.chat_template");
+        const struct chat_format *f = tmpl && tmpl->kind == META_STRING ? chat_format_detect(tmpl->s) : NULL;
+        CHECK(f && !strcmp(f->name, "bitnet"), "a chat template of BitNet 2B4T's format: %s", f ? f->name : "none");
         weight_file_close(&wf);
     }
     group_end();
